@@ -1,0 +1,67 @@
+/* ab_error.c - errors as values (see ab_error.h). */
+#include "ab_error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void ab_error_clear(ab_error *err) {
+  if (err != NULL) {
+    memset(err, 0, sizeof(*err));
+  }
+}
+
+static void set_message(ab_error *err, const char *fmt, va_list ap) {
+  vsnprintf(err->message, sizeof(err->message), fmt, ap);
+  /* Keep it to one line: a newline from a remote body would split log lines. */
+  for (char *p = err->message; *p != '\0'; p++) {
+    if (*p == '\n' || *p == '\r') {
+      *p = ' ';
+    }
+  }
+}
+
+int ab_error_set(ab_error *err, int err_no, const char *fmt, ...) {
+  if (err == NULL) {
+    return -1;
+  }
+  ab_error_clear(err);
+  err->err_no = err_no;
+  va_list ap;
+  va_start(ap, fmt);
+  set_message(err, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+int ab_error_set_http(ab_error *err, int err_no, int http_status,
+                      const char *code, const char *fmt, ...) {
+  if (err == NULL) {
+    return -1;
+  }
+  ab_error_clear(err);
+  err->err_no = err_no;
+  err->http_status = http_status;
+  if (code != NULL) {
+    snprintf(err->code, sizeof(err->code), "%s", code);
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  set_message(err, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+int ab_error_prefix(ab_error *err, const char *fmt, ...) {
+  if (err == NULL) {
+    return -1;
+  }
+  char prefix[AB_ERROR_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof(prefix), fmt, ap);
+  va_end(ap);
+  char joined[AB_ERROR_MSG_MAX];
+  snprintf(joined, sizeof(joined), "%s: %s", prefix, err->message);
+  memcpy(err->message, joined, sizeof(err->message));
+  return -1;
+}

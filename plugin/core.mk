@@ -1,0 +1,1 @@
+ab_core_sources =
