@@ -60,8 +60,10 @@ int ab_error_prefix(ab_error *err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(prefix, sizeof(prefix), fmt, ap);
   va_end(ap);
-  char joined[AB_ERROR_MSG_MAX];
+  char joined[2 * AB_ERROR_MSG_MAX + 2];
   snprintf(joined, sizeof(joined), "%s: %s", prefix, err->message);
-  memcpy(err->message, joined, sizeof(err->message));
+  size_t n = strnlen(joined, sizeof(err->message) - 1); /* truncate to fit */
+  memcpy(err->message, joined, n);
+  err->message[n] = '\0';
   return -1;
 }

@@ -1,0 +1,87 @@
+/* ab_vfs.h - the one seam between the core and a gateway.
+ *
+ * In the spirit of SQLite's sqlite3_vfs / sqlite3_io_methods: a gateway
+ * (ProFTPD today; another SFTP server or FUSE tomorrow) creates one ab_vfs
+ * per user session and calls through ab_vfs_methods. The core knows nothing
+ * about the gateway.
+ *
+ * Rules a gateway must follow:
+ *  1. Create the session with ab_vfs_new() before authentication and any
+ *     chroot (it opens the spool directory then); call ab_vfs_login() once
+ *     the user is known. Paths passed later are as the SFTP user sees them
+ *     ("/outbox/a.txt"), absolute.
+ *  2. Every method returns 0 (or a count) on success, -1 and a filled
+ *     ab_error on failure. err->err_no is what to return to the client;
+ *     err->message is what to log (never contains secrets).
+ *  3. Paths outside every mount get ENOENT: the gateway may route paths it
+ *     does not own to the core (ProFTPD does, for "." and "..").
+ *  4. open() hands back a real file descriptor (ab_file_fd) that the gateway
+ *     may use for fd-level housekeeping (fcntl, fchmod); data always goes
+ *     through pread/pwrite.
+ *  5. close() with aborted=1 discards an upload (client vanished); with
+ *     aborted=0 it commits it, and a failure here must reach the client as
+ *     a failed CLOSE.
+ *  6. A session is used by one thread at a time.
+ */
+#ifndef AB_VFS_H
+#define AB_VFS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ab_config.h"
+#include "ab_error.h"
+
+typedef struct ab_vfs ab_vfs;
+typedef struct ab_file ab_file;
+typedef struct ab_dir ab_dir;
+
+typedef struct ab_stat {
+  int is_dir;
+  mode_t mode;       /* permission bits only (0755, 0444, 0200...) */
+  long long size;
+  time_t mtime;
+} ab_stat;
+
+/* A log sink the gateway provides: level is one of AB_LOG_*. */
+enum { AB_LOG_ERROR = 0, AB_LOG_NOTICE = 1, AB_LOG_INFO = 2, AB_LOG_DEBUG = 3 };
+typedef void (*ab_log_fn)(void *ctx, int level, const char *message);
+
+typedef struct ab_vfs_methods {
+  int (*stat)(ab_vfs *vfs, const char *path, ab_stat *st, ab_error *err);
+  int (*open)(ab_vfs *vfs, const char *path, int flags, ab_file **out, ab_error *err);
+  ssize_t (*pread)(ab_file *f, void *buf, size_t len, off_t offset, ab_error *err);
+  ssize_t (*pwrite)(ab_file *f, const void *buf, size_t len, off_t offset, ab_error *err);
+  int (*fstat)(ab_file *f, ab_stat *st, ab_error *err);
+  int (*close)(ab_file *f, int aborted, ab_error *err);
+  int (*opendir)(ab_vfs *vfs, const char *path, ab_dir **out, ab_error *err);
+  /* Next entry name, or NULL at the end. The name stays valid until the
+   * next readdir/closedir on this handle. */
+  const char *(*readdir)(ab_dir *d);
+  void (*closedir)(ab_dir *d);
+  int (*unlink)(ab_vfs *vfs, const char *path, ab_error *err);
+  int (*rename)(ab_vfs *vfs, const char *from, const char *to, ab_error *err);
+} ab_vfs_methods;
+
+/* The core's implementation of the methods. */
+const ab_vfs_methods *ab_vfs_methods_get(void);
+
+/* Creates a session over cfg (finished, secrets loaded, outliving the
+ * session): opens the spool directory and prepares HTTPS. log may be NULL. */
+ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
+                   ab_error *err);
+
+/* Binds the session to `user`: from now on it sees the mounts visible to
+ * that user, acting with each mount's Maskinporten client. */
+int ab_vfs_login(ab_vfs *vfs, const char *user, ab_error *err);
+void ab_vfs_free(ab_vfs *vfs);
+
+/* Number of mounts this session sees, and the i-th mount's path. */
+size_t ab_vfs_mount_count(const ab_vfs *vfs);
+const char *ab_vfs_mount_path(const ab_vfs *vfs, size_t i);
+
+/* The real file descriptor behind an open file (rule 4). */
+int ab_file_fd(const ab_file *f);
+
+#endif

@@ -1,0 +1,99 @@
+/* ab_vfs_internal.h - session, mount and file state shared by ab_vfs.c,
+ * ab_outbox.c and ab_inbox.c. Not part of the gateway seam. */
+#ifndef AB_VFS_INTERNAL_H
+#define AB_VFS_INTERNAL_H
+
+#include "ab_auth.h"
+#include "ab_broker.h"
+#include "ab_http.h"
+#include "ab_vfs.h"
+
+/* One Broker transfer as the inbox shows it. */
+typedef struct ab_inbox_entry {
+  char id[AB_ID_LEN];
+  char base[256];        /* the Broker's fileName, sanitized */
+  char name[256];        /* base, made unique: the name the SFTP user sees */
+  long long size;
+  time_t mtime;
+} ab_inbox_entry;
+
+/* An upload this session made, so that stat/setstat right after CLOSE
+ * (reput, WinSCP, `put -p`) see the file the client just wrote. */
+typedef struct ab_sent_entry {
+  char name[256];
+  char id[AB_ID_LEN];
+  long long size;
+  time_t mtime;
+} ab_sent_entry;
+
+typedef struct ab_client_session {
+  const ab_client_cfg *cfg;
+  ab_auth *auth;
+  ab_broker broker;
+} ab_client_session;
+
+typedef struct ab_mount {
+  const ab_mount_cfg *cfg;
+  ab_client_session *client;
+  /* inbox */
+  ab_inbox_entry *entries;
+  size_t n_entries;
+  time_t listed_at;      /* 0 = never listed */
+  char (*fully_read)[AB_ID_LEN]; /* transfers read whole in this session */
+  size_t n_fully_read;
+  /* outbox */
+  ab_sent_entry *sent;
+  size_t n_sent;
+} ab_mount;
+
+struct ab_vfs {
+  const ab_config *cfg;
+  char *user;
+  ab_http *http;
+  ab_client_session *clients;
+  size_t n_clients;
+  ab_mount *mounts;
+  size_t n_mounts;
+  int spool_fd;          /* directory fd of the spool, opened before chroot */
+  ab_log_fn log;
+  void *log_ctx;
+};
+
+struct ab_file {
+  ab_vfs *vfs;
+  ab_mount *mount;
+  int fd;                /* spool file (upload) or placeholder (download) */
+  int writing;
+  char name[256];
+  long long size;        /* upload: highest byte written; download: Broker size */
+  /* download */
+  char id[AB_ID_LEN];
+  ab_download *dl;
+  long long read_upto;   /* bytes [0, read_upto) delivered to the client */
+};
+
+/* Logs a formatted line through the gateway's sink. */
+void ab_vfs_logf(ab_vfs *vfs, int level, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+/* Creates an anonymous spool file (O_TMPFILE) in the spool directory. */
+int ab_spool_create(ab_vfs *vfs, ab_error *err);
+
+/* outbox (ab_outbox.c) */
+int ab_outbox_stat(ab_mount *m, const char *name, ab_stat *st, ab_error *err);
+int ab_outbox_open(ab_vfs *vfs, ab_mount *m, const char *name, int flags,
+                   ab_file **out, ab_error *err);
+ssize_t ab_outbox_pwrite(ab_file *f, const void *buf, size_t len, off_t off, ab_error *err);
+int ab_outbox_close(ab_file *f, int aborted, ab_error *err);
+int ab_outbox_unlink(ab_mount *m, const char *name, ab_error *err);
+
+/* inbox (ab_inbox.c) */
+int ab_inbox_refresh(ab_vfs *vfs, ab_mount *m, int force, ab_error *err);
+int ab_inbox_stat(ab_vfs *vfs, ab_mount *m, const char *name, ab_stat *st, ab_error *err);
+int ab_inbox_open(ab_vfs *vfs, ab_mount *m, const char *name, int flags,
+                  ab_file **out, ab_error *err);
+ssize_t ab_inbox_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *err);
+int ab_inbox_close(ab_file *f, ab_error *err);
+int ab_inbox_unlink(ab_vfs *vfs, ab_mount *m, const char *name, ab_error *err);
+
+#endif
