@@ -60,7 +60,22 @@ typedef struct ab_transfer {
   time_t published;               /* 0 if not published */
   ab_recipient_status *recipients;
   size_t n_recipients;
+  /* Added by the client implementation: the remaining fields of the
+   * overview reply (broker-api.md §3.4). properties is malloc'ed like
+   * recipients; ab_transfer_clear frees both. */
+  char senders_reference[512];    /* sendersFileTransferReference */
+  int use_virus_scan;             /* useVirusScan (0/1) */
+  time_t status_changed;          /* fileTransferStatusChanged */
+  time_t expires;                 /* expirationTime, 0 if absent */
+  struct ab_transfer_property *properties; /* propertyList */
+  size_t n_properties;
 } ab_transfer;
+
+/* One propertyList entry of an overview (owned strings, see ab_transfer). */
+typedef struct ab_transfer_property {
+  char *key;
+  char *value;
+} ab_transfer_property;
 
 typedef struct ab_search {
   const char *resource_id;        /* required */
@@ -71,6 +86,7 @@ typedef struct ab_search {
   int order_ascending;            /* 0 = default (descending) */
 } ab_search;
 
+/* Frees the recipients and properties of t and zeroes it. */
 void ab_transfer_clear(ab_transfer *t);
 
 /* POST /filetransfer. id_out receives the fileTransferId. */

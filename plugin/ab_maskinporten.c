@@ -1,0 +1,212 @@
+/* ab_maskinporten.c - Maskinporten token request and Altinn token exchange
+ * (see ab_maskinporten.h). Bodies that carry tokens or the assertion are
+ * cleansed before they are freed.
+ */
+#include "ab_maskinporten.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/crypto.h>
+
+#include "ab_json.h"
+#include "ab_jwt.h"
+#include "ab_problem.h"
+
+void ab_secret_free(char *s) {
+  if (s != NULL) {
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
+  }
+}
+
+/* Clears a response whose body may contain a token. */
+static void clear_secret_response(ab_http_response *resp) {
+  if (resp->body != NULL) {
+    OPENSSL_cleanse(resp->body, resp->body_len);
+  }
+  ab_http_response_clear(resp);
+}
+
+/* "Bearer <token>" header for a one-off request; cleansed by the caller. */
+static char *bearer_header(const char *token) {
+  static const char prefix[] = "Authorization: Bearer ";
+  size_t len = sizeof(prefix) + strlen(token);
+  char *hdr = malloc(len);
+  if (hdr != NULL) {
+    snprintf(hdr, len, "%s%s", prefix, token);
+  }
+  return hdr;
+}
+
+/* Finds "MP-<digits>" in text and copies it to code. */
+static void find_mp_code(const char *text, char *code, size_t code_len) {
+  for (const char *p = strstr(text, "MP-"); p != NULL; p = strstr(p + 1, "MP-")) {
+    size_t n = 3;
+    while (isdigit((unsigned char)p[n]) && n < code_len - 1) {
+      n++;
+    }
+    if (n > 3) {
+      memcpy(code, p, n);
+      code[n] = '\0';
+      return;
+    }
+  }
+}
+
+int ab_maskinporten_set_error(ab_error *err, const char *client_id,
+                              const ab_http_response *resp) {
+  long status = resp->status;
+  int e = (status == 429 || status >= 500) ? EIO : EACCES;
+  cJSON *root = NULL;
+  if (resp->body != NULL && resp->body_len > 0) {
+    root = cJSON_ParseWithLength(resp->body, resp->body_len);
+  }
+  char error[64] = "";
+  char description[300] = "";
+  ab_json_copy_string(root, "error", error, sizeof(error));
+  ab_json_copy_string(root, "error_description", description, sizeof(description));
+  cJSON_Delete(root);
+  char code[24] = "";
+  find_mp_code(description, code, sizeof(code));
+  if (code[0] == '\0') {
+    ab_json_copy_text(code, sizeof(code), error);
+  }
+  if (error[0] == '\0' && description[0] == '\0') {
+    return ab_error_set_http(err, e, (int)status, NULL,
+                             "Maskinporten token request for client %s failed (HTTP %ld)",
+                             client_id, status);
+  }
+  return ab_error_set_http(err, e, (int)status, code,
+                           "Maskinporten refused the grant for client %s: %s",
+                           client_id, description[0] != '\0' ? description : error);
+}
+
+char *ab_maskinporten_request(ab_http *h, const char *token_url,
+                              const char *client_id, const char *grant,
+                              ab_error *err) {
+  static const char prefix[] =
+    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=";
+  /* A compact JWT only has [A-Za-z0-9_.-], which needs no form escaping. */
+  size_t form_len = sizeof(prefix) - 1 + strlen(grant);
+  char *form = malloc(form_len + 1);
+  if (form == NULL) {
+    ab_error_set(err, ENOMEM, "out of memory building the token request");
+    return NULL;
+  }
+  snprintf(form, form_len + 1, "%s%s", prefix, grant);
+  const char *headers[] = {
+    "Content-Type: application/x-www-form-urlencoded",
+    "Accept: application/json",
+    NULL,
+  };
+  ab_http_response resp;
+  int rc = ab_http_request(h, "POST", token_url, headers, form, form_len, &resp, err);
+  OPENSSL_cleanse(form, form_len);
+  free(form);
+  if (rc != 0) {
+    ab_error_prefix(err, "Maskinporten token request");
+    return NULL;
+  }
+  if (resp.status != 200) {
+    ab_maskinporten_set_error(err, client_id, &resp);
+    clear_secret_response(&resp);
+    return NULL;
+  }
+  char *token = NULL;
+  cJSON *root = cJSON_ParseWithLength(resp.body, resp.body_len);
+  const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+  if (cJSON_IsString(at) && at->valuestring[0] != '\0') {
+    token = strdup(at->valuestring);
+    OPENSSL_cleanse(at->valuestring, strlen(at->valuestring));
+    if (token == NULL) {
+      ab_error_set(err, ENOMEM, "out of memory");
+    }
+  } else {
+    ab_error_set_http(err, EIO, (int)resp.status, NULL,
+                      "Maskinporten token reply for client %s has no access_token",
+                      client_id);
+  }
+  cJSON_Delete(root);
+  clear_secret_response(&resp);
+  return token;
+}
+
+/* True when s looks like a compact JWS: three non-empty base64url segments. */
+static int looks_like_jwt(const char *s) {
+  int dots = 0;
+  size_t seg = 0;
+  for (const char *p = s; *p != '\0'; p++) {
+    if (*p == '.') {
+      if (seg == 0) {
+        return 0;
+      }
+      dots++;
+      seg = 0;
+    } else if (isalnum((unsigned char)*p) || *p == '-' || *p == '_') {
+      seg++;
+    } else {
+      return 0;
+    }
+  }
+  return dots == 2 && seg > 0;
+}
+
+char *ab_maskinporten_exchange(ab_http *h, const char *exchange_url,
+                               const char *mp_token, time_t *exp, ab_error *err) {
+  char *auth = bearer_header(mp_token);
+  if (auth == NULL) {
+    ab_error_set(err, ENOMEM, "out of memory");
+    return NULL;
+  }
+  const char *headers[] = { auth, "Accept: text/plain", NULL };
+  ab_http_response resp;
+  int rc = ab_http_request(h, "GET", exchange_url, headers, NULL, 0, &resp, err);
+  ab_secret_free(auth);
+  if (rc != 0) {
+    ab_error_prefix(err, "Altinn token exchange");
+    return NULL;
+  }
+  if (resp.status != 200) {
+    ab_problem p;
+    ab_problem_parse(resp.body, resp.body_len, &p);
+    int e = (resp.status == 429 || resp.status >= 500) ? EIO : EACCES;
+    ab_error_set_http(err, e, (int)resp.status, p.code,
+                      "Altinn token exchange refused the Maskinporten token (HTTP %ld)%s%s",
+                      resp.status, p.detail[0] != '\0' ? ": " : "", p.detail);
+    clear_secret_response(&resp);
+    return NULL;
+  }
+  /* Body is the raw JWT; with some Accept headers it comes JSON-quoted. */
+  char *start = resp.body;
+  size_t len = resp.body_len;
+  while (len > 0 && isspace((unsigned char)*start)) {
+    start++;
+    len--;
+  }
+  while (len > 0 && isspace((unsigned char)start[len - 1])) {
+    len--;
+  }
+  if (len >= 2 && start[0] == '"' && start[len - 1] == '"') {
+    start++;
+    len -= 2;
+  }
+  char *token = strndup(start, len);
+  clear_secret_response(&resp);
+  if (token == NULL) {
+    ab_error_set(err, ENOMEM, "out of memory");
+    return NULL;
+  }
+  if (!looks_like_jwt(token) || ab_jwt_read_exp(token, exp) != 0) {
+    ab_secret_free(token);
+    ab_error_set_http(err, EIO, 200, NULL,
+                      "Altinn token exchange returned something that is not a JWT with exp "
+                      "(check the exchange URL)");
+    return NULL;
+  }
+  return token;
+}
