@@ -588,7 +588,7 @@ int ab_config_load_file(ab_config *cfg, const char *path, ab_error *err) {
 
 int ab_mount_visible_to(const ab_mount_cfg *m, const char *user) {
   if (m->n_users == 0 || user == NULL) {
-    return m->n_users == 0;
+    return 1; /* unrestricted mount, or the admin CLI acting for everyone */
   }
   for (size_t i = 0; i < m->n_users; i++) {
     if (strcmp(m->users[i], user) == 0) {

@@ -99,7 +99,7 @@ int ab_config_load_file(ab_config *cfg, const char *path, ab_error *err);
 const ab_mount_cfg *ab_config_find_mount(const ab_config *cfg,
                                          const char *user, const char *path);
 
-/* True when `user` may see mount m. */
+/* True when `user` may see mount m (user NULL: the admin, sees all). */
 int ab_mount_visible_to(const ab_mount_cfg *m, const char *user);
 
 /* The scopes a client needs for the mounts that use it (malloc'ed),

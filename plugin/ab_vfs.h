@@ -73,7 +73,8 @@ ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
                    ab_error *err);
 
 /* Binds the session to `user`: from now on it sees the mounts visible to
- * that user, acting with each mount's Maskinporten client. */
+ * that user (NULL: all mounts, for the admin CLI), acting with each
+ * mount's Maskinporten client. */
 int ab_vfs_login(ab_vfs *vfs, const char *user, ab_error *err);
 void ab_vfs_free(ab_vfs *vfs);
 

@@ -4,3 +4,9 @@ ab_core_sources = \
 	plugin/ab_vfs.c plugin/ab_vfs.h plugin/ab_vfs_internal.h \
 	plugin/ab_outbox.c \
 	plugin/ab_inbox.c
+
+# The admin CLI
+bin_PROGRAMS += plugin/altinn-broker
+plugin_altinn_broker_SOURCES = plugin/altinn_broker_cli.c
+plugin_altinn_broker_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+plugin_altinn_broker_LDADD = plugin/libabcore.la

@@ -1,0 +1,231 @@
+/* mod_altinn_broker.c - ProFTPD module: Altinn 3 Broker as virtual
+ * directories.
+ *
+ * This file holds only what ProFTPD expects of a module: directives (handed
+ * to the core's config parser, so the admin CLI reads them the same way),
+ * the daemon-side checks after parsing (keys loaded as root, before any
+ * session drops privileges), the per-session setup (before chroot: spool
+ * and HTTPS; after login: the user's mounts) and abort detection. The FSIO
+ * handlers are in fsio.c. */
+#include "mod_altinn_broker.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+
+#include "ab_config.h"
+
+module altinn_broker_module;
+
+ab_vfs *abp_vfs = NULL;
+
+/* The daemon's configuration: built while ProFTPD parses its config file,
+ * finished and given its keys at core.postparse, inherited by each session
+ * through fork(). */
+static ab_config *abp_config = NULL;
+static const char *abp_log_path = NULL;
+static int abp_log_fd = -1;
+static pool *abp_pool = NULL;
+
+void abp_log(int level, const char *fmt, ...) {
+  char line[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  if (abp_log_fd >= 0) {
+    static const char *names[] = { "error", "notice", "info", "debug" };
+    pr_log_writefile(abp_log_fd, MOD_ALTINN_BROKER_VERSION, "%s: %s",
+                     names[level < 0 || level > 3 ? 3 : level], line);
+    return;
+  }
+  if (level <= AB_LOG_NOTICE) {
+    pr_log_pri(level == AB_LOG_ERROR ? PR_LOG_ERR : PR_LOG_NOTICE, "%s: %s",
+               MOD_ALTINN_BROKER_VERSION, line);
+  } else {
+    pr_log_debug(level == AB_LOG_INFO ? DEBUG3 : DEBUG5, "%s: %s",
+                 MOD_ALTINN_BROKER_VERSION, line);
+  }
+}
+
+static void core_log(void *ctx, int level, const char *message) {
+  (void) ctx;
+  abp_log(level, "%s", message);
+}
+
+/* Configuration handlers: every AltinnBroker* directive goes to the core. */
+
+MODRET set_altinnbroker(cmd_rec *cmd) {
+  CHECK_CONF(cmd, CONF_ROOT);
+  if (abp_config == NULL) {
+    abp_config = ab_config_new();
+    if (abp_config == NULL) {
+      CONF_ERROR(cmd, "out of memory");
+    }
+  }
+  char source[64];
+  snprintf(source, sizeof(source), "line %u", pr_parser_get_lineno());
+  const char **argv = pcalloc(cmd->tmp_pool, sizeof(char *) * (cmd->argc + 1));
+  for (unsigned int i = 1; i < cmd->argc; i++) {
+    argv[i - 1] = cmd->argv[i];
+  }
+  ab_error err;
+  if (ab_config_directive(abp_config, cmd->argv[0], (int) cmd->argc - 1, argv,
+                          source, &err) < 0) {
+    /* ProFTPD prefixes the directive's file and line and refuses to start. */
+    CONF_ERROR(cmd, pstrdup(cmd->tmp_pool, err.message));
+  }
+  return PR_HANDLED(cmd);
+}
+
+MODRET set_altinnbrokerlog(cmd_rec *cmd) {
+  CHECK_ARGS(cmd, 1);
+  CHECK_CONF(cmd, CONF_ROOT);
+  if (*((char *) cmd->argv[1]) != '/') {
+    CONF_ERROR(cmd, "must be an absolute path");
+  }
+  abp_log_path = pstrdup(permanent_pool, cmd->argv[1]);
+  return PR_HANDLED(cmd);
+}
+
+/* Events */
+
+static void abp_postparse_ev(const void *event_data, void *user_data) {
+  (void) event_data; (void) user_data;
+  if (abp_config == NULL) {
+    return;
+  }
+  ab_error err;
+  int rc = ab_config_finish(abp_config, &err);
+  if (rc == 0) {
+    /* Keys are root-only files: read them now, in the daemon, so sessions
+     * (unprivileged, chrooted) inherit the bytes and never open the files. */
+    PRIVS_ROOT
+    rc = ab_config_load_secrets(abp_config, &err);
+    PRIVS_RELINQUISH
+  }
+  if (rc < 0) {
+    pr_log_pri(PR_LOG_ERR, "%s: configuration error: %s", MOD_ALTINN_BROKER_VERSION, err.message);
+    pr_session_disconnect(&altinn_broker_module, PR_SESS_DISCONNECT_BAD_CONFIG, NULL);
+  }
+  if (abp_log_path != NULL && abp_log_fd < 0) {
+    PRIVS_ROOT
+    int res = pr_log_openfile(abp_log_path, &abp_log_fd, 0600);
+    PRIVS_RELINQUISH
+    if (res < 0) {
+      pr_log_pri(PR_LOG_ERR, "%s: cannot open AltinnBrokerLog %s: %s", MOD_ALTINN_BROKER_VERSION,
+                 abp_log_path, strerror(errno));
+      pr_session_disconnect(&altinn_broker_module, PR_SESS_DISCONNECT_BAD_CONFIG, NULL);
+    }
+  }
+}
+
+static void abp_restart_ev(const void *event_data, void *user_data) {
+  (void) event_data; (void) user_data;
+  /* The config is parsed again after a restart; start from scratch. */
+  ab_config_free(abp_config);
+  abp_config = NULL;
+  abp_log_path = NULL;
+  if (abp_log_fd >= 0) {
+    close(abp_log_fd);
+    abp_log_fd = -1;
+  }
+}
+
+static void abp_exit_ev(const void *event_data, void *user_data) {
+  (void) event_data; (void) user_data;
+  ab_vfs_free(abp_vfs);
+  abp_vfs = NULL;
+}
+
+/* Command handlers */
+
+MODRET abp_post_pass(cmd_rec *cmd) {
+  (void) cmd;
+  if (abp_vfs == NULL) {
+    return PR_DECLINED(cmd);
+  }
+  ab_error err;
+  if (ab_vfs_login(abp_vfs, session.user, &err) < 0) {
+    abp_log(AB_LOG_ERROR, "session for %s: %s", session.user, err.message);
+    ab_vfs_free(abp_vfs);
+    abp_vfs = NULL;
+    return PR_DECLINED(cmd);
+  }
+  /* After login and chroot: the mount paths are in the session's view, and
+   * pr_fsio_chroot() will not rewrite them (see proftpd-fsio.md §7.11). */
+  abp_fsio_register(abp_pool);
+  return PR_DECLINED(cmd);
+}
+
+/* mod_sftp dispatches STOR/APPE to POST_CMD_ERR before closing the handle
+ * of an upload whose client went away; on a normal CLOSE the close comes
+ * first, so this only ever marks uploads that were abandoned. */
+MODRET abp_stor_err(cmd_rec *cmd) {
+  if (abp_vfs != NULL) {
+    abp_fsio_mark_aborted(cmd->arg);
+  }
+  return PR_DECLINED(cmd);
+}
+
+/* Initialization */
+
+static int abp_init(void) {
+  /* Once, in the daemon, before any fork: libcurl's global state. */
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  pr_event_register(&altinn_broker_module, "core.postparse", abp_postparse_ev, NULL);
+  pr_event_register(&altinn_broker_module, "core.restart", abp_restart_ev, NULL);
+  return 0;
+}
+
+static int abp_sess_init(void) {
+  if (abp_config == NULL || abp_config->n_mounts == 0) {
+    return 0;
+  }
+  abp_pool = make_sub_pool(session.pool);
+  pr_pool_tag(abp_pool, MOD_ALTINN_BROKER_VERSION);
+  pr_event_register(&altinn_broker_module, "core.exit", abp_exit_ev, NULL);
+  /* Before authentication and chroot: open the spool directory and set up
+   * HTTPS while the files they need are still reachable. */
+  ab_error err;
+  PRIVS_ROOT
+  abp_vfs = ab_vfs_new(abp_config, core_log, NULL, &err);
+  PRIVS_RELINQUISH
+  if (abp_vfs == NULL) {
+    abp_log(AB_LOG_ERROR, "cannot start a session: %s", err.message);
+    /* Refuse the session rather than let uploads land on the real disk. */
+    return -1;
+  }
+  return 0;
+}
+
+static conftable abp_conftab[] = {
+  { "AltinnBrokerEnvironment",     set_altinnbroker, NULL },
+  { "AltinnBrokerPlatformURL",     set_altinnbroker, NULL },
+  { "AltinnBrokerMaskinportenURL", set_altinnbroker, NULL },
+  { "AltinnBrokerCACertificate",   set_altinnbroker, NULL },
+  { "AltinnBrokerSpoolDir",        set_altinnbroker, NULL },
+  { "AltinnBrokerClient",          set_altinnbroker, NULL },
+  { "AltinnBrokerMount",           set_altinnbroker, NULL },
+  { "AltinnBrokerLog",             set_altinnbrokerlog, NULL },
+  { NULL, NULL, NULL }
+};
+
+static cmdtable abp_cmdtab[] = {
+  { POST_CMD,     C_PASS, G_NONE, abp_post_pass, FALSE, FALSE, 0, NULL },
+  { POST_CMD_ERR, C_STOR, G_NONE, abp_stor_err,  FALSE, FALSE, 0, NULL },
+  { POST_CMD_ERR, C_APPE, G_NONE, abp_stor_err,  FALSE, FALSE, 0, NULL },
+  { 0, NULL, NULL, NULL, 0, 0, 0, NULL }
+};
+
+module altinn_broker_module = {
+  NULL, NULL,
+  0x20,                       /* PR_MODULE_API_VERSION */
+  "altinn_broker",            /* mod_altinn_broker.so, symbol altinn_broker_module */
+  abp_conftab,
+  abp_cmdtab,
+  NULL,
+  abp_init,
+  abp_sess_init,
+  MOD_ALTINN_BROKER_VERSION,
+  NULL, 0                     /* handle, priority: set by ProFTPD */
+};

@@ -1,0 +1,34 @@
+/* mod_altinn_broker.h - shared between the module's two files:
+ * mod_altinn_broker.c (directives, events, command hooks) and
+ * fsio.c (the FSIO handlers that call the core through ab_vfs_methods). */
+#ifndef MOD_ALTINN_BROKER_H
+#define MOD_ALTINN_BROKER_H
+
+#include "conf.h"
+#include "privs.h"
+
+#include "ab_vfs.h"
+
+#define MOD_ALTINN_BROKER_VERSION "mod_altinn_broker/0.1"
+
+extern module altinn_broker_module;
+
+/* The session's core instance; NULL when no mount applies. */
+extern ab_vfs *abp_vfs;
+
+/* Logs one line to AltinnBrokerLog (or the system log when unset). */
+void abp_log(int level, const char *fmt, ...)
+#ifdef __GNUC__
+  __attribute__((format(printf, 2, 3)))
+#endif
+  ;
+
+/* Registers the FSIO handlers for every mount the session sees (after
+ * login and chroot). */
+int abp_fsio_register(pool *p);
+
+/* Marks the open upload handle for `path` as aborted (client vanished):
+ * its close discards the spool instead of sending it. */
+void abp_fsio_mark_aborted(const char *path);
+
+#endif
