@@ -116,6 +116,11 @@ int ab_broker_confirm(ab_broker *b, const char *id, ab_error *err);
  * whatever the file size. */
 typedef struct ab_download ab_download;
 
+/* Added detail: a 401 without Broker code drops the token and retries the
+ * open once; with offset > 0 the reply must be 206 whose Content-Range
+ * starts at offset (a 200 is refused rather than mis-positioned); a 416
+ * whose Content-Range total is <= offset opens an empty stream (reading at
+ * or past the end gives 0, like pread). */
 int ab_download_open(ab_broker *b, const char *id, off_t offset,
                      ab_download **out, ab_error *err);
 
@@ -126,6 +131,10 @@ ssize_t ab_download_read(ab_download *d, void *buf, size_t len, ab_error *err);
 
 /* Current position (offset of the next byte ab_download_read returns). */
 off_t ab_download_position(const ab_download *d);
+
+/* Added: size of the whole file as the Broker reported it (Content-Length
+ * of a 200, the total of a 206's Content-Range), or -1 if unknown. */
+off_t ab_download_total(const ab_download *d);
 
 void ab_download_close(ab_download *d);
 

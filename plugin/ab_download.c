@@ -1,0 +1,421 @@
+/* ab_download.c - pull-style streamed download over libcurl's multi
+ * interface (see ab_download_open in ab_broker.h).
+ *
+ * Why multi: the gateway asks for bytes (SFTP READ) at its own pace, while
+ * libcurl pushes bytes through a callback. The write callback fills a
+ * bounded buffer and pauses the transfer when it is full; ab_download_read
+ * drains it and unpauses, pumping curl_multi_perform/curl_multi_poll only
+ * while the caller still wants bytes. Memory stays at the buffer size for
+ * any file size, and TCP flow control slows the server down meanwhile.
+ */
+#include "ab_broker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "ab_broker_internal.h"
+#include "ab_broker_wire.h"
+#include "ab_http_internal.h"
+#include "ab_maskinporten.h"
+#include "ab_problem.h"
+
+#define AB_DL_BUFFER ((size_t)1024 * 1024)  /* body bytes held at most */
+#define AB_DL_ERRBODY_MAX ((size_t)64 * 1024) /* error reply bytes kept */
+
+struct ab_download {
+  CURL *easy;
+  CURLM *multi;
+  struct curl_slist *headers;
+  char *url;
+  char id[AB_ID_LEN];
+  char errbuf[CURL_ERROR_SIZE];
+  ab_http_response resp;   /* status, captured headers, error body */
+  size_t errbody_cap;
+  unsigned char *buf;      /* body bytes not yet read: buf[head, head+len) */
+  size_t head;
+  size_t len;
+  int paused;              /* the write callback returned PAUSE */
+  int headers_done;        /* final (non-1xx) header block complete */
+  int done;                /* transfer finished (result valid) */
+  CURLcode result;
+  off_t pos;               /* offset of the next byte returned */
+  off_t received;          /* body bytes received so far */
+  off_t expected;          /* Content-Length of this body, -1 if unknown */
+  off_t total;             /* size of the whole file, -1 if unknown */
+  int failed;              /* err holds a sticky failure */
+  ab_error err;
+};
+
+static int is_2xx(long status) {
+  return status >= 200 && status < 300;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
+  ab_download *d = userp;
+  size_t n = size * nmemb;
+  if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+    const char *sp = memchr(data, ' ', n);
+    d->resp.status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+    d->headers_done = 0;
+  } else if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n')) {
+    if (d->resp.status >= 200) {
+      d->headers_done = 1;
+    }
+  }
+  ab_http_capture_header(&d->resp, data, n);
+  return n;
+}
+
+/* Keeps the start of an error reply for ProblemDetails parsing. */
+static void keep_error_body(ab_download *d, const char *data, size_t n) {
+  ab_http_response *r = &d->resp;
+  size_t room = AB_DL_ERRBODY_MAX - r->body_len;
+  if (n > room) {
+    n = room;
+  }
+  if (n == 0) {
+    return;
+  }
+  if (r->body_len + n + 1 > d->errbody_cap) {
+    char *b = realloc(r->body, AB_DL_ERRBODY_MAX + 1);
+    if (b == NULL) {
+      return;
+    }
+    r->body = b;
+    d->errbody_cap = AB_DL_ERRBODY_MAX + 1;
+  }
+  memcpy(r->body + r->body_len, data, n);
+  r->body_len += n;
+  r->body[r->body_len] = '\0';
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp) {
+  ab_download *d = userp;
+  size_t n = size * nmemb;
+  if (!is_2xx(d->resp.status)) {
+    keep_error_body(d, data, n);
+    return n;
+  }
+  if (n > AB_DL_BUFFER - d->len) {
+    /* Full: libcurl keeps this chunk and delivers it again after unpause. */
+    d->paused = 1;
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  if (d->head + d->len + n > AB_DL_BUFFER) {
+    memmove(d->buf, d->buf + d->head, d->len);
+    d->head = 0;
+  }
+  memcpy(d->buf + d->head + d->len, data, n);
+  d->len += n;
+  d->received += (off_t)n;
+  return n;
+}
+
+/* Collects the finished transfer's result. */
+static void check_done(ab_download *d) {
+  int left = 0;
+  CURLMsg *m;
+  while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
+    if (m->msg == CURLMSG_DONE && m->easy_handle == d->easy) {
+      d->done = 1;
+      d->result = m->data.result;
+    }
+  }
+}
+
+/* One round of transfer work, waiting up to a second for the socket. */
+static void pump(ab_download *d) {
+  int running = 0;
+  CURLMcode mc = curl_multi_perform(d->multi, &running);
+  if (mc == CURLM_OK) {
+    check_done(d);
+    if (!d->done && running > 0) {
+      mc = curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
+    }
+  }
+  if (mc != CURLM_OK && !d->done) {
+    d->done = 1;
+    d->result = CURLE_RECV_ERROR;
+    snprintf(d->errbuf, sizeof(d->errbuf), "%s", curl_multi_strerror(mc));
+  }
+}
+
+static void unpause(ab_download *d) {
+  d->paused = 0;
+  /* May call on_data right away with the held-back chunk (and pause again). */
+  CURLcode rc = curl_easy_pause(d->easy, CURLPAUSE_CONT);
+  if (rc != CURLE_OK && !d->done) {
+    d->done = 1;
+    d->result = rc;
+  }
+}
+
+void ab_download_close(ab_download *d) {
+  if (d == NULL) {
+    return;
+  }
+  if (d->multi != NULL && d->easy != NULL) {
+    curl_multi_remove_handle(d->multi, d->easy);
+  }
+  if (d->easy != NULL) {
+    curl_easy_cleanup(d->easy);
+  }
+  if (d->multi != NULL) {
+    curl_multi_cleanup(d->multi);
+  }
+  curl_slist_free_all(d->headers);
+  ab_http_response_clear(&d->resp);
+  free(d->buf);
+  free(d->url);
+  free(d);
+}
+
+/* Creates the transfer state and starts the request (nothing is sent until
+ * the first pump). */
+static ab_download *start(ab_broker *b, const char *url, const char *id,
+                          off_t offset, ab_error *err) {
+  ab_download *d = calloc(1, sizeof(*d));
+  if (d == NULL || (d->url = strdup(url)) == NULL ||
+      (d->buf = malloc(AB_DL_BUFFER)) == NULL) {
+    ab_download_close(d);
+    ab_error_set(err, ENOMEM, "out of memory");
+    return NULL;
+  }
+  snprintf(d->id, sizeof(d->id), "%s", id);
+  d->pos = offset;
+  d->expected = -1;
+  d->total = -1;
+  char *auth = ab_broker_auth_header(b, "download", err);
+  if (auth == NULL) {
+    ab_download_close(d);
+    return NULL;
+  }
+  char range[64];
+  snprintf(range, sizeof(range), "Range: bytes=%jd-", (intmax_t)offset);
+  const char *hdrs[] = { auth, offset > 0 ? range : NULL, NULL };
+  d->headers = ab_http_header_list(hdrs);
+  ab_secret_free(auth);
+  d->easy = curl_easy_init();
+  d->multi = curl_multi_init();
+  if (d->headers == NULL || d->easy == NULL || d->multi == NULL) {
+    ab_download_close(d);
+    ab_error_set(err, ENOMEM, "out of memory");
+    return NULL;
+  }
+  if (ab_http_configure_easy(b->http, d->easy, d->errbuf, err) != 0) {
+    ab_download_close(d);
+    return NULL;
+  }
+  CURLcode rc = CURLE_OK;
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(d->easy, opt, val); } while (0)
+  SET(CURLOPT_URL, d->url);
+  SET(CURLOPT_HTTPGET, 1L);
+  SET(CURLOPT_HTTPHEADER, d->headers);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, d);
+  SET(CURLOPT_WRITEFUNCTION, on_data);
+  SET(CURLOPT_WRITEDATA, d);
+#undef SET
+  if (rc != CURLE_OK || curl_multi_add_handle(d->multi, d->easy) != CURLM_OK) {
+    ab_download_close(d);
+    ab_error_set(err, EIO, "cannot set up the download: %s", curl_easy_strerror(rc));
+    return NULL;
+  }
+  return d;
+}
+
+/* Parses "bytes a-b/total" (total may be "*"); -1 when it is not that. */
+static int parse_content_range(const char *v, off_t *start, off_t *total) {
+  long long a, b;
+  char tot[32];
+  if (sscanf(v, "bytes %lld-%lld/%31s", &a, &b, tot) != 3 || a < 0 || b < a) {
+    return -1;
+  }
+  *start = (off_t)a;
+  *total = -1;
+  if (strcmp(tot, "*") != 0) {
+    char *end = NULL;
+    long long t = strtoll(tot, &end, 10);
+    if (*end != '\0' || t <= b) {
+      return -1;
+    }
+    *total = (off_t)t;
+  }
+  return 0;
+}
+
+/* 1 when a 416 says the file ends at or before offset: reading there is an
+ * empty read at end of file, as pread() would give. */
+static int range_past_end(const ab_download *d, off_t offset) {
+  long long total = -1;
+  if (d->resp.status != 416 || offset <= 0 ||
+      sscanf(d->resp.content_range, "bytes */%lld", &total) != 1) {
+    return 0;
+  }
+  return total >= 0 && total <= (long long)offset;
+}
+
+/* Checks a 2xx reply against what was asked for. */
+static int check_success(ab_download *d, off_t offset, ab_error *err) {
+  curl_off_t cl = -1;
+  curl_easy_getinfo(d->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+  d->expected = cl >= 0 ? (off_t)cl : -1;
+  if (d->resp.status == 206) {
+    off_t start = -1, total = -1;
+    if (parse_content_range(d->resp.content_range, &start, &total) != 0 || start != offset) {
+      return ab_error_set_http(err, EIO, 206, NULL,
+                               "download of %s: Broker answered range %jd- with "
+                               "Content-Range \"%.60s\"", d->id, (intmax_t)offset,
+                               d->resp.content_range);
+    }
+    d->total = total;
+    return 0;
+  }
+  if (offset > 0) {
+    /* A 200 would restart at byte 0: never hand those bytes out as if they
+     * were at offset. */
+    return ab_error_set_http(err, EIO, (int)d->resp.status, NULL,
+                             "download of %s: Broker ignored the Range request for offset %jd "
+                             "(HTTP %ld)", d->id, (intmax_t)offset, d->resp.status);
+  }
+  d->total = d->expected;
+  return 0;
+}
+
+int ab_download_open(ab_broker *b, const char *id, off_t offset,
+                     ab_download **out, ab_error *err) {
+  *out = NULL;
+  if (offset < 0) {
+    return ab_error_set(err, EINVAL, "negative download offset");
+  }
+  char *url = ab_broker_url(b->base_url, id, "/download", err);
+  if (url == NULL) {
+    return -1;
+  }
+  for (int attempt = 0; attempt < 2; attempt++) {
+    ab_download *d = start(b, url, id, offset, err);
+    if (d == NULL) {
+      break;
+    }
+    while (!d->headers_done && !d->done) {
+      pump(d);
+    }
+    if (!d->headers_done) {
+      ab_http_transport_error(err, "GET", url, d->result, d->errbuf);
+      ab_error_prefix(err, "download of %s", id);
+      ab_download_close(d);
+      break;
+    }
+    if (is_2xx(d->resp.status)) {
+      if (check_success(d, offset, err) != 0) {
+        ab_download_close(d);
+        break;
+      }
+      free(url);
+      *out = d;
+      return 0;
+    }
+    /* Error reply: read its (bounded) body to the end for the details. */
+    while (!d->done) {
+      pump(d);
+    }
+    if (range_past_end(d, offset)) {
+      d->expected = 0;
+      d->total = offset;
+      d->result = CURLE_OK;
+      d->resp.status = 206; /* an empty, successful read at EOF */
+      free(url);
+      *out = d;
+      return 0;
+    }
+    if (attempt == 0 && ab_broker_token_rejected(&d->resp)) {
+      ab_auth_invalidate(b->auth);
+      ab_download_close(d);
+      continue;
+    }
+    ab_problem_set_error(err, "download", &d->resp);
+    ab_download_close(d);
+    break;
+  }
+  free(url);
+  return -1;
+}
+
+/* Records why the stream ended badly (after all body bytes were handed
+ * out), so the failure is reported instead of a short read. */
+static void finish(ab_download *d) {
+  if (d->result != CURLE_OK) {
+    ab_http_transport_error(&d->err, "GET", d->url, d->result, d->errbuf);
+    ab_error_prefix(&d->err, "download of %s broke off at byte %jd", d->id,
+                    (intmax_t)(d->pos));
+    d->failed = 1;
+  } else if (d->expected >= 0 && d->received != d->expected) {
+    ab_error_set(&d->err, EIO, "download of %s ended after %jd of %jd bytes", d->id,
+                 (intmax_t)d->received, (intmax_t)d->expected);
+    d->failed = 1;
+  }
+}
+
+ssize_t ab_download_read(ab_download *d, void *buf, size_t len, ab_error *err) {
+  if (d->failed) {
+    if (err != NULL) {
+      *err = d->err;
+    }
+    return -1;
+  }
+  if (len > SSIZE_MAX) {
+    len = SSIZE_MAX;
+  }
+  unsigned char *dst = buf;
+  size_t got = 0;
+  while (got < len) {
+    if (d->len > 0) {
+      size_t n = d->len < len - got ? d->len : len - got;
+      memcpy(dst + got, d->buf + d->head, n);
+      d->head += n;
+      d->len -= n;
+      got += n;
+      d->pos += (off_t)n;
+      if (d->len == 0) {
+        d->head = 0;
+      }
+      continue;
+    }
+    if (d->paused) {
+      unpause(d);
+      continue;
+    }
+    if (d->done) {
+      break;
+    }
+    pump(d);
+  }
+  /* Let the transfer continue in the background of the next pump as soon
+   * as a full network chunk fits again. */
+  if (d->paused && AB_DL_BUFFER - d->len >= CURL_MAX_WRITE_SIZE && !d->done) {
+    unpause(d);
+  }
+  if (got < len && d->done && d->len == 0) {
+    finish(d);
+    if (d->failed && got == 0) {
+      if (err != NULL) {
+        *err = d->err;
+      }
+      return -1;
+    }
+  }
+  return (ssize_t)got;
+}
+
+off_t ab_download_position(const ab_download *d) {
+  return d->pos;
+}
+
+off_t ab_download_total(const ab_download *d) {
+  return d->total;
+}
