@@ -1,1 +1,4 @@
-# tests/integration
+# Integration tests: a real ProFTPD with the module, real SFTP clients, the emulator.
+TESTS += tests/integration/test-walking-skeleton.sh
+dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh
+dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh
