@@ -6,9 +6,8 @@ gateway_glue_proftpd_mod_altinn_broker_la_SOURCES = \
 	gateway-glue/proftpd/mod_altinn_broker.c \
 	gateway-glue/proftpd/mod_altinn_broker.h \
 	gateway-glue/proftpd/fsio.c
-# ProFTPD's headers are not C11-clean (they use GNU extensions and unused
-# parameters), so they are included as system headers.
+# ProFTPD's headers need GNU C and are included as system headers.
 gateway_glue_proftpd_mod_altinn_broker_la_CFLAGS = $(AM_CFLAGS) -std=gnu11 \
-	$(subst -I,-isystem ,$(PROFTPD_CFLAGS)) $(CURL_CFLAGS) -DPR_SHARED_MODULE
+	$(PROFTPD_ISYSTEM_CFLAGS) $(CURL_CFLAGS) -DPR_SHARED_MODULE
 gateway_glue_proftpd_mod_altinn_broker_la_LDFLAGS = -module -avoid-version -shared $(AM_LDFLAGS)
 gateway_glue_proftpd_mod_altinn_broker_la_LIBADD = plugin/libabcore.la

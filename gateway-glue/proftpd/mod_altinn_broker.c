@@ -71,8 +71,19 @@ MODRET set_altinnbroker(cmd_rec *cmd) {
   ab_error err;
   if (ab_config_directive(abp_config, cmd->argv[0], (int) cmd->argc - 1, argv,
                           source, &err) < 0) {
-    /* ProFTPD prefixes the directive's file and line and refuses to start. */
-    CONF_ERROR(cmd, pstrdup(cmd->tmp_pool, err.message));
+    /* ProFTPD adds the directive, file and line itself and refuses to
+     * start; drop the core's own "line N: Directive: " prefix. */
+    const char *msg = err.message;
+    size_t sl = strlen(source);
+    if (strncmp(msg, source, sl) == 0 && strncmp(msg + sl, ": ", 2) == 0) {
+      msg += sl + 2;
+    }
+    size_t dl = strlen(cmd->argv[0]);
+    if (strncasecmp(msg, cmd->argv[0], dl) == 0 && msg[dl] == ':') {
+      msg += dl + 1;
+      while (*msg == ' ') msg++;
+    }
+    CONF_ERROR(cmd, pstrdup(cmd->tmp_pool, msg));
   }
   return PR_HANDLED(cmd);
 }
@@ -88,6 +99,12 @@ MODRET set_altinnbrokerlog(cmd_rec *cmd) {
 }
 
 /* Events */
+
+/* A bad configuration must stop the daemon with a failing exit status,
+ * also for `proftpd -t` (pr_session_disconnect would exit 0). */
+static void refuse_to_start(void) {
+  pr_session_end(PR_SESS_END_FL_ERROR);
+}
 
 static void abp_postparse_ev(const void *event_data, void *user_data) {
   (void) event_data; (void) user_data;
@@ -105,7 +122,7 @@ static void abp_postparse_ev(const void *event_data, void *user_data) {
   }
   if (rc < 0) {
     pr_log_pri(PR_LOG_ERR, "%s: configuration error: %s", MOD_ALTINN_BROKER_VERSION, err.message);
-    pr_session_disconnect(&altinn_broker_module, PR_SESS_DISCONNECT_BAD_CONFIG, NULL);
+    refuse_to_start();
   }
   if (abp_log_path != NULL && abp_log_fd < 0) {
     PRIVS_ROOT
@@ -114,7 +131,7 @@ static void abp_postparse_ev(const void *event_data, void *user_data) {
     if (res < 0) {
       pr_log_pri(PR_LOG_ERR, "%s: cannot open AltinnBrokerLog %s: %s", MOD_ALTINN_BROKER_VERSION,
                  abp_log_path, strerror(errno));
-      pr_session_disconnect(&altinn_broker_module, PR_SESS_DISCONNECT_BAD_CONFIG, NULL);
+      refuse_to_start();
     }
   }
 }
