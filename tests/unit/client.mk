@@ -1,1 +1,28 @@
+# Unit tests of the Broker/Maskinporten client (cmocka, TAP via CMOCKA_MESSAGE_OUTPUT).
+client_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
+client_test_ldadd = plugin/libabcore.la $(CMOCKA_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS)
 
+check_PROGRAMS += tests/unit/test_base64
+TESTS += tests/unit/test_base64
+tests_unit_test_base64_SOURCES = tests/unit/test_base64.c
+tests_unit_test_base64_CFLAGS = $(client_test_cflags)
+tests_unit_test_base64_LDADD = $(client_test_ldadd)
+
+check_PROGRAMS += tests/unit/test_jwt
+TESTS += tests/unit/test_jwt
+tests_unit_test_jwt_SOURCES = tests/unit/test_jwt.c \
+	tests/unit/client_fixtures.c tests/unit/client_fixtures.h
+tests_unit_test_jwt_CFLAGS = $(client_test_cflags)
+tests_unit_test_jwt_LDADD = $(client_test_ldadd)
+
+check_PROGRAMS += tests/unit/test_problem
+TESTS += tests/unit/test_problem
+tests_unit_test_problem_SOURCES = tests/unit/test_problem.c
+tests_unit_test_problem_CFLAGS = $(client_test_cflags)
+tests_unit_test_problem_LDADD = $(client_test_ldadd)
+
+check_PROGRAMS += tests/unit/test_broker_wire
+TESTS += tests/unit/test_broker_wire
+tests_unit_test_broker_wire_SOURCES = tests/unit/test_broker_wire.c
+tests_unit_test_broker_wire_CFLAGS = $(client_test_cflags)
+tests_unit_test_broker_wire_LDADD = $(client_test_ldadd)
