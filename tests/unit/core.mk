@@ -1,1 +1,9 @@
-
+# Unit tests of the VFS core: config directives, name mapping.
+check_PROGRAMS += tests/unit/test_config tests/unit/test_names
+TESTS += tests/unit/test_config tests/unit/test_names
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_config_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
+tests_unit_test_names_SOURCES = tests/unit/test_names.c
+tests_unit_test_names_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_names_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)

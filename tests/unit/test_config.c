@@ -1,0 +1,199 @@
+/* Unit tests: the AltinnBroker* directives (plugin/ab_config.c). Every bad
+ * line must be refused with its location and a reason. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ab_config.h"
+
+static char tmpdir[64];
+
+static int setup(void **state) {
+  (void) state;
+  snprintf(tmpdir, sizeof(tmpdir), "/tmp/ab-test-config.XXXXXX");
+  return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int teardown(void **state) {
+  (void) state;
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+  return system(cmd);
+}
+
+static char *write_file(const char *name, const char *text, mode_t mode) {
+  static char path[128];
+  snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  chmod(path, mode);
+  return path;
+}
+
+static int load(const char *text, ab_error *err, ab_config **out) {
+  char *path = write_file("proftpd.conf", text, 0644);
+  ab_config *cfg = ab_config_new();
+  int rc = ab_config_load_file(cfg, path, err);
+  if (out != NULL && rc == 0) {
+    *out = cfg;
+  } else {
+    ab_config_free(cfg);
+  }
+  return rc;
+}
+
+#define GOOD_CLIENT "AltinnBrokerClient gw client-id=abc org=999888777 key=/k.pem kid=k1\n"
+
+static void valid_config(void **state) {
+  (void) state;
+  ab_error err;
+  ab_config *cfg = NULL;
+  int rc = load("ServerName x\n<IfModule mod_altinn_broker.c>\n"
+                "AltinnBrokerEnvironment tt02\n" GOOD_CLIENT
+                "AltinnBrokerMount /outbox/ client=gw resource=urn:altinn:resource:res1 direction=outbox "
+                "recipients=312345678,0192:111222333,urn:altinn:organization:identifier-no:444555666\n"
+                "AltinnBrokerMount /inbox client=gw resource=res1 direction=inbox users=\"alice,bob\"\n"
+                "</IfModule>\n", &err, &cfg);
+  assert_int_equal(rc, 0);
+  assert_string_equal(cfg->platform_url, "https://platform.tt02.altinn.no");
+  assert_string_equal(cfg->maskinporten_issuer, "https://test.maskinporten.no/");
+  assert_string_equal(cfg->token_url, "https://test.maskinporten.no/token");
+  assert_string_equal(cfg->exchange_url,
+                      "https://platform.tt02.altinn.no/authentication/api/v1/exchange/maskinporten");
+  assert_int_equal(cfg->n_mounts, 2);
+  assert_string_equal(cfg->mounts[0].path, "/outbox");
+  assert_string_equal(cfg->mounts[0].resource_id, "res1");
+  assert_int_equal(cfg->mounts[0].n_recipients, 3);
+  assert_string_equal(cfg->mounts[0].recipients[0], "0192:312345678");
+  assert_string_equal(cfg->mounts[0].recipients[2], "0192:444555666");
+  assert_ptr_equal(cfg->mounts[1].client, &cfg->clients[0]);
+  assert_true(ab_mount_visible_to(&cfg->mounts[1], "bob"));
+  assert_false(ab_mount_visible_to(&cfg->mounts[1], "mallory"));
+  assert_true(ab_mount_visible_to(&cfg->mounts[0], "mallory"));
+  assert_null(ab_config_find_mount(cfg, "mallory", "/inbox/x"));
+  assert_non_null(ab_config_find_mount(cfg, "alice", "/inbox/x"));
+  assert_null(ab_config_find_mount(cfg, "alice", "/inboxes"));
+  char *scope = ab_config_client_scope(cfg, &cfg->clients[0]);
+  assert_string_equal(scope, "altinn:broker.read altinn:broker.write");
+  free(scope);
+  ab_config_free(cfg);
+}
+
+static void production_and_custom(void **state) {
+  (void) state;
+  ab_error err;
+  ab_config *cfg = NULL;
+  assert_int_equal(load("AltinnBrokerEnvironment production\n" GOOD_CLIENT
+                        "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", &err, &cfg), 0);
+  assert_string_equal(cfg->platform_url, "https://platform.altinn.no");
+  assert_string_equal(cfg->maskinporten_issuer, "https://maskinporten.no/");
+  ab_config_free(cfg);
+  assert_int_equal(load("AltinnBrokerEnvironment custom\n"
+                        "AltinnBrokerPlatformURL https://127.0.0.1:8443/\n"
+                        "AltinnBrokerMaskinportenURL https://127.0.0.1:8443\n" GOOD_CLIENT
+                        "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", &err, &cfg), 0);
+  assert_string_equal(cfg->platform_url, "https://127.0.0.1:8443");
+  assert_string_equal(cfg->maskinporten_issuer, "https://127.0.0.1:8443/");
+  assert_string_equal(cfg->token_url, "https://127.0.0.1:8443/token");
+  ab_config_free(cfg);
+}
+
+/* Each bad line: the error names file:line and says what is wrong. */
+static void bad_lines(void **state) {
+  (void) state;
+  static const struct { const char *text; const char *expect; } cases[] = {
+    { "AltinnBrokerEnvironment staging\n", "must be tt02, production or custom" },
+    { "AltinnBrokerPlatformURL http://x\n", "must be an https:// URL" },
+    { "AltinnBrokerSpoolDir relative/dir\n", "absolute path" },
+    { "AltinnBrokerClient gw client-id=a org=12345 key=/k kid=k\n", "9-digit organisation number" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 key=/k\n", "missing kid=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 key=k.pem kid=k\n", "absolute path" },
+    { "AltinnBrokerClient gw colour=blue\n", "unknown setting 'colour'" },
+    { GOOD_CLIENT GOOD_CLIENT, "defined twice" },
+    { "AltinnBrokerMount relative client=gw resource=r direction=inbox\n", "must be absolute" },
+    { "AltinnBrokerMount /o client=gw resource=r direction=sideways\n", "'outbox' or 'inbox'" },
+    { "AltinnBrokerMount /o client=gw resource=r direction=outbox\n", "needs recipients" },
+    { "AltinnBrokerMount /o client=gw resource=r direction=outbox recipients=12\n", "not an organisation number" },
+    { "AltinnBrokerMount /o client=gw direction=inbox\n", "missing resource=" },
+    { "AltinnBrokerMount /o client=gw resource=r direction=inbox noequals\n", "expected key=value" },
+    { "AltinnBrokerFrobnicate on\n", "unknown directive" },
+    { "AltinnBrokerMount /o client=gw resource=\"r direction=inbox\n", "unterminated quote" },
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    ab_error err;
+    assert_int_equal(load(cases[i].text, &err, NULL), -1);
+    if (strstr(err.message, cases[i].expect) == NULL || strstr(err.message, "proftpd.conf:") == NULL) {
+      fail_msg("case %zu: message '%s' lacks '%s' or the file:line", i, err.message, cases[i].expect);
+    }
+  }
+}
+
+static void cross_checks(void **state) {
+  (void) state;
+  ab_error err;
+  assert_int_equal(load("AltinnBrokerEnvironment tt02\n" GOOD_CLIENT "AltinnBrokerMount /in client=other resource=r direction=inbox\n",
+                        &err, NULL), -1);
+  if (strstr(err.message, "proftpd.conf:3") == NULL) fail_msg("%s", err.message);
+  assert_non_null(strstr(err.message, "no AltinnBrokerClient has that name"));
+  assert_int_equal(load("AltinnBrokerEnvironment tt02\n" GOOD_CLIENT "AltinnBrokerMount /a client=gw resource=r direction=inbox\n"
+                        "AltinnBrokerMount /a/b client=gw resource=r direction=inbox\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "may not nest"));
+  assert_int_equal(load("AltinnBrokerEnvironment tt02\n" GOOD_CLIENT, &err, NULL), -1);
+  assert_non_null(strstr(err.message, "no AltinnBrokerMount"));
+  assert_int_equal(load("AltinnBrokerEnvironment custom\n" GOOD_CLIENT
+                        "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "needs AltinnBrokerPlatformURL"));
+}
+
+static void key_permissions(void **state) {
+  (void) state;
+  ab_error err;
+  char conf[512];
+  char *key = write_file("key.pem", "-----BEGIN PRIVATE KEY-----\n", 0644);
+  char keypath[128];
+  snprintf(keypath, sizeof(keypath), "%s", key);
+  snprintf(conf, sizeof(conf), "AltinnBrokerEnvironment tt02\n"
+           "AltinnBrokerClient gw client-id=a org=999888777 key=%s kid=k\n"
+           "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", keypath);
+  ab_config *cfg = NULL;
+  assert_int_equal(load(conf, &err, &cfg), 0);
+  assert_int_equal(ab_config_load_secrets(cfg, &err), -1);
+  assert_int_equal(err.err_no, EACCES);
+  assert_non_null(strstr(err.message, "readable by group or others"));
+  assert_non_null(strstr(err.message, "chmod 600"));
+  chmod(keypath, 0600);
+  assert_int_equal(ab_config_load_secrets(cfg, &err), 0);
+  assert_non_null(cfg->clients[0].key_pem);
+  ab_config_free(cfg);
+  /* A symlink is not followed: the key must be the file itself. */
+  char link[160];
+  snprintf(link, sizeof(link), "%s/link.pem", tmpdir);
+  assert_int_equal(symlink(keypath, link), 0);
+  snprintf(conf, sizeof(conf), "AltinnBrokerEnvironment tt02\n"
+           "AltinnBrokerClient gw client-id=a org=999888777 key=%s kid=k\n"
+           "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", link);
+  assert_int_equal(load(conf, &err, &cfg), 0);
+  assert_int_equal(ab_config_load_secrets(cfg, &err), -1);
+  ab_config_free(cfg);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(valid_config),
+    cmocka_unit_test(production_and_custom),
+    cmocka_unit_test(bad_lines),
+    cmocka_unit_test(cross_checks),
+    cmocka_unit_test(key_permissions),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
