@@ -1,4 +1,6 @@
 # Integration tests: a real ProFTPD with the module, real SFTP clients, the emulator.
-TESTS += tests/integration/test-walking-skeleton.sh
-dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh
+TESTS += tests/integration/test-walking-skeleton.sh \
+	tests/integration/test-walking-skeleton-chroot.sh
+dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
+	tests/integration/test-walking-skeleton-chroot.sh
 dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh

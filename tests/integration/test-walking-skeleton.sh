@@ -3,6 +3,7 @@
 # mod_altinn_broker -> core -> HTTPS -> emulated Maskinporten + Broker, and
 # back. What is asserted is what a user would check: exit codes, bytes,
 # checksums, and what the Broker recorded.
+# With AB_CHROOT=1 the sessions run chrooted (DefaultRoot ~).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/tap.sh"
@@ -11,7 +12,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/ab-skeleton.XXXXXX)
 chmod 755 "$work"
 trap 'gw_stop; rm -rf "$work"' EXIT
-gw_setup "$work/gw"
+extra=
+if [ "${AB_CHROOT:-0}" = 1 ]; then
+  echo 'DefaultRoot ~' > "$work/extra.conf"; extra="$work/extra.conf"
+fi
+gw_setup "$work/gw" $extra
 if ! gw_start; then tap_not_ok "gateway starts"; tap_done; exit 1; fi
 tap_ok "emulator and ProFTPD with mod_altinn_broker start"
 
