@@ -128,13 +128,18 @@ static void check_done(ab_download *d) {
   }
 }
 
-/* One round of transfer work, waiting up to a second for the socket. */
+/* One round of transfer work. Waits (up to a second) for the socket only
+ * when the round produced nothing for the reader: with bytes buffered, the
+ * transfer paused or the headers just completed there is nothing to wait
+ * for, and polling would sleep the full timeout. */
 static void pump(ab_download *d) {
   int running = 0;
+  int had_headers = d->headers_done;
   CURLMcode mc = curl_multi_perform(d->multi, &running);
   if (mc == CURLM_OK) {
     check_done(d);
-    if (!d->done && running > 0) {
+    int progress = d->len > 0 || d->paused || d->headers_done != had_headers;
+    if (!d->done && running > 0 && !progress) {
       mc = curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
     }
   }

@@ -118,8 +118,22 @@ struct curl_slist *ab_http_header_list(const char *const *headers) {
   if (list == NULL) {
     return NULL;
   }
+  int has_accept = 0;
   for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+    if (strncasecmp(headers[i], "Accept:", 7) == 0) {
+      has_accept = 1;
+    }
     struct curl_slist *n = curl_slist_append(list, headers[i]);
+    if (n == NULL) {
+      curl_slist_free_all(list);
+      return NULL;
+    }
+    list = n;
+  }
+  if (!has_accept) {
+    /* libcurl would send a catch-all Accept; send only what the caller asked
+     * for (the Broker checks Accept against what an endpoint produces). */
+    struct curl_slist *n = curl_slist_append(list, "Accept:");
     if (n == NULL) {
       curl_slist_free_all(list);
       return NULL;

@@ -41,7 +41,10 @@ void ab_http_free(ab_http *h);
 /* Frees resp->body and resets resp. */
 void ab_http_response_clear(ab_http_response *resp);
 
-/* Header list given to requests: NULL-terminated array of "Name: value". */
+/* Header list given to requests: NULL-terminated array of "Name: value".
+ * Only these headers are sent besides Host/Content-Length: no Accept unless
+ * given (libcurl's default catch-all Accept is removed) and never
+ * "Expect: 100-continue". */
 
 /* Performs a request with an optional in-memory body and buffers the reply
  * (up to 16 MiB; more is an error). Transport failures return -1 with an

@@ -22,7 +22,8 @@ int ab_http_configure_easy(const ab_http *h, CURL *c, char *errbuf, ab_error *er
 
 /* Builds a curl header list from a NULL-terminated "Name: value" array (may
  * be NULL), always adding "Expect:" so libcurl never waits for
- * 100-continue. Returns NULL on OOM. */
+ * 100-continue, and "Accept:" (no Accept header at all, instead of
+ * libcurl's catch-all) unless the array has one. Returns NULL on OOM. */
 struct curl_slist *ab_http_header_list(const char *const *headers);
 
 /* Records one raw response header line into resp (status lines reset the

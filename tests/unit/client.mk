@@ -26,3 +26,19 @@ TESTS += tests/unit/test_broker_wire
 tests_unit_test_broker_wire_SOURCES = tests/unit/test_broker_wire.c
 tests_unit_test_broker_wire_CFLAGS = $(client_test_cflags)
 tests_unit_test_broker_wire_LDADD = $(client_test_ldadd)
+
+# HTTP-level tests against a local libmicrohttpd server (client_httpd.c).
+client_httpd_sources = tests/unit/client_httpd.c tests/unit/client_httpd.h \
+	tests/unit/client_fixtures.c tests/unit/client_fixtures.h
+
+check_PROGRAMS += tests/unit/test_http
+TESTS += tests/unit/test_http
+tests_unit_test_http_SOURCES = tests/unit/test_http.c $(client_httpd_sources)
+tests_unit_test_http_CFLAGS = $(client_test_cflags) $(MHD_CFLAGS)
+tests_unit_test_http_LDADD = $(client_test_ldadd) $(MHD_LIBS)
+
+check_PROGRAMS += tests/unit/test_broker_http
+TESTS += tests/unit/test_broker_http
+tests_unit_test_broker_http_SOURCES = tests/unit/test_broker_http.c $(client_httpd_sources)
+tests_unit_test_broker_http_CFLAGS = $(client_test_cflags) $(MHD_CFLAGS)
+tests_unit_test_broker_http_LDADD = $(client_test_ldadd) $(MHD_LIBS)

@@ -43,3 +43,80 @@ char *fixture_ec_key_pem(size_t *len) {
   EVP_PKEY_free(ec);
   return pem;
 }
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static int add_ext(X509 *cert, int nid, const char *value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
+  X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+  if (ext == NULL) {
+    return 0;
+  }
+  int ok = X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  return ok;
+}
+
+char *fixture_self_signed_cert(EVP_PKEY *key) {
+  X509 *cert = X509_new();
+  char *out = NULL;
+  if (cert == NULL) {
+    return NULL;
+  }
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), (long)(getpid() & 0x7fffffff));
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+  X509_set_pubkey(cert, key);
+  X509_NAME *name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  if (add_ext(cert, NID_basic_constraints, "critical,CA:TRUE") &&
+      add_ext(cert, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1") &&
+      X509_sign(cert, key, EVP_sha256()) > 0) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio != NULL && PEM_write_bio_X509(bio, cert) == 1) {
+      char *data = NULL;
+      long n = BIO_get_mem_data(bio, &data);
+      out = malloc((size_t)n + 1);
+      if (out != NULL) {
+        memcpy(out, data, (size_t)n);
+        out[n] = '\0';
+      }
+    }
+    BIO_free(bio);
+  }
+  X509_free(cert);
+  return out;
+}
+
+unsigned char fixture_pattern(unsigned long long i) {
+  return (unsigned char)((i * 2654435761ULL) >> 13);
+}
+
+int fixture_pattern_file(unsigned long long size) {
+  char path[] = "/tmp/ab-client-test-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    return -1;
+  }
+  unlink(path);
+  unsigned char buf[65536];
+  for (unsigned long long done = 0; done < size;) {
+    size_t n = size - done < sizeof(buf) ? (size_t)(size - done) : sizeof(buf);
+    for (size_t k = 0; k < n; k++) {
+      buf[k] = fixture_pattern(done + k);
+    }
+    if (write(fd, buf, n) != (ssize_t)n) {
+      close(fd);
+      return -1;
+    }
+    done += n;
+  }
+  return fd;
+}

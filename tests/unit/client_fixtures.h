@@ -15,4 +15,16 @@ char *fixture_key_pem(EVP_PKEY *key, size_t *len);
 /* A P-256 EC key as PEM (to check that non-RSA keys are refused). */
 char *fixture_ec_key_pem(size_t *len);
 
+/* A self-signed certificate for key, valid for localhost and 127.0.0.1
+ * (CA:TRUE, so it can be its own trust anchor), as malloc'ed PEM. */
+char *fixture_self_signed_cert(EVP_PKEY *key);
+
+/* The byte at offset i of every test payload: position-dependent, so an
+ * off-by-N in Range or pread handling shows up as a mismatch. */
+unsigned char fixture_pattern(unsigned long long i);
+
+/* Writes size pattern bytes to a new unlinked temporary file; returns the
+ * open fd, or -1. */
+int fixture_pattern_file(unsigned long long size);
+
 #endif
