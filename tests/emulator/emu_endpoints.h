@@ -1,0 +1,22 @@
+/* emu_endpoints.h - every endpoint the emulator serves, defined in the
+ * module that implements it and routed by emu_http.c. */
+#ifndef EMU_ENDPOINTS_H
+#define EMU_ENDPOINTS_H
+
+#include "emu_http.h"
+
+/* emu_maskinporten.c */
+extern const emu_endpoint emu_ep_token, emu_ep_mp_metadata, emu_ep_jwks;
+/* emu_exchange.c */
+extern const emu_endpoint emu_ep_exchange, emu_ep_openid_metadata;
+/* emu_broker_init.c, emu_broker_upload.c, emu_broker_query.c, emu_broker_download.c */
+extern const emu_endpoint emu_ep_initialize, emu_ep_upload, emu_ep_overview, emu_ep_details,
+    emu_ep_search, emu_ep_download, emu_ep_confirm;
+/* emu_events_api.c */
+extern const emu_endpoint emu_ep_events_pull, emu_ep_subscription_create, emu_ep_subscription_list,
+    emu_ep_subscription_get, emu_ep_subscription_delete;
+/* emu_inspect.c */
+extern const emu_endpoint emu_ep_state, emu_ep_reset, emu_ep_faults, emu_ep_faults_list,
+    emu_ep_knobs, emu_ep_knobs_get, emu_ep_clock;
+
+#endif

@@ -1,0 +1,236 @@
+/* emu_events_api.c - the Altinn Events HTTP API for Broker resources
+ * (auth-and-events.md §3): subscriptions and the pull endpoint.
+ *
+ * Events takes only Altinn tokens (not raw Maskinporten ones) with scope
+ * altinn:events.subscribe. A subscriber may only see its own subject
+ * (urn:altinn:organization:identifier-no:<its orgnr>) unless it owns the
+ * resource, and the resource policy must grant it "subscribe".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_auth.h"
+#include "emu_endpoints.h"
+#include "emu_events.h"
+#include "emu_problem.h"
+
+#define EVENTS_SCOPE "altinn:events.subscribe"
+#define SUBJECT_PREFIX "urn:altinn:organization:identifier-no:"
+#define RESOURCE_PREFIX "urn:altinn:resource:"
+
+static void text(emu_request *r, unsigned status, const char *msg)
+{
+  emu_reply(r, status, "text/plain; charset=utf-8", msg, strlen(msg));
+}
+
+/* Authenticates; replies 401/403 and returns false on failure. */
+static bool events_auth(emu_request *r)
+{
+  if (!emu_auth_bearer(r->cfg, emu_header(r, MHD_HTTP_HEADER_AUTHORIZATION), false, true, 0,
+                       &r->caller, NULL)) {
+    emu_reply_empty(r, 401);
+    MHD_add_response_header(r->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    return false;
+  }
+  if (!emu_caller_has_scope(&r->caller, EVENTS_SCOPE)) {
+    emu_reply_empty(r, 403);
+    return false;
+  }
+  return true;
+}
+
+static void consumer_of(const emu_request *r, char *out, size_t n)
+{
+  snprintf(out, n, "/organisation/%s", r->caller.org);
+}
+
+/* PDP "subscribe" on the resource for the subject party. */
+static bool may_subscribe(const emu_request *r, const emu_resource *res, const char *subject)
+{
+  if (strcmp(res->owner, r->caller.org) == 0)
+    return true;
+  char own[80];
+  snprintf(own, sizeof own, SUBJECT_PREFIX "%s", r->caller.org);
+  return subject && strcmp(subject, own) == 0 &&
+         (emu_resource_actions(res, r->caller.org) & EMU_ACT_SUBSCRIBE);
+}
+
+static const emu_resource *resource_of(const emu_request *r, const char *urn)
+{
+  if (!urn || strncmp(urn, RESOURCE_PREFIX, sizeof RESOURCE_PREFIX - 1) != 0)
+    return NULL;
+  return emu_config_resource(r->cfg, urn + sizeof RESOURCE_PREFIX - 1);
+}
+
+static void pull_finish(emu_request *r)
+{
+  if (!events_auth(r))
+    return;
+  const char *resource = emu_query(r, "resource");
+  const char *after = emu_query(r, "after");
+  const char *subject = emu_query(r, "subject");
+  const char *type = emu_query(r, "type");
+  const char *size_s = emu_query(r, "size");
+  if (!resource || !*resource) {
+    text(r, 400, "The 'resource' parameter must be defined.");
+    return;
+  }
+  if (!after || !*after) {
+    text(r, 400, "The 'after' parameter must be defined.");
+    return;
+  }
+  int size = size_s && *size_s ? atoi(size_s) : 50;
+  if (size < 1 || size > 1000) {
+    text(r, 400, "Size must be a number larger than 0 and at most 1000.");
+    return;
+  }
+  const emu_resource *res = resource_of(r, resource);
+  char own[80];
+  snprintf(own, sizeof own, SUBJECT_PREFIX "%s", r->caller.org);
+  bool owner = res && strcmp(res->owner, r->caller.org) == 0;
+  if (!owner && (!subject || !*subject))
+    subject = own; /* a non-owner only ever sees its own events */
+  if (!res || !may_subscribe(r, res, subject)) {
+    emu_reply_empty(r, 403);
+    return;
+  }
+  char last[40] = "";
+  snprintf(last, sizeof last, "%s", after);
+  cJSON *arr = emu_events_query(resource, subject && *subject ? subject : NULL,
+                                type && *type ? type : NULL, after, size, last);
+  char *body = cJSON_PrintUnformatted(arr);
+  cJSON_Delete(arr);
+  emu_reply(r, 200, "application/cloudevents+json; charset=utf-8", body, strlen(body));
+  cJSON_free(body);
+  /* next page link in the "next" header */
+  char next[1200];
+  int n = snprintf(next, sizeof next, "%s/events/api/v1/events?resource=%s&after=%s&size=%d",
+                   r->cfg->base_url, resource, last, size);
+  if (subject && *subject && n > 0 && (size_t)n < sizeof next)
+    n += snprintf(next + n, sizeof next - (size_t)n, "&subject=%s", subject);
+  if (type && *type && n > 0 && (size_t)n < sizeof next)
+    snprintf(next + n, sizeof next - (size_t)n, "&type=%s", type);
+  MHD_add_response_header(r->resp, "next", next);
+}
+
+const emu_endpoint emu_ep_events_pull = {
+    .name = "events", .method = "GET", .finish = pull_finish,
+};
+
+static const char *opt_string(const cJSON *body, const char *name)
+{
+  const cJSON *it = cJSON_GetObjectItem(body, name);
+  return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static void create_finish(emu_request *r)
+{
+  if (!events_auth(r))
+    return;
+  cJSON *body = r->body ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+  const char *endpoint = opt_string(body, "endPoint");
+  const char *resource = opt_string(body, "resourceFilter");
+  const char *subject = opt_string(body, "subjectFilter");
+  const char *type = opt_string(body, "typeFilter");
+  const emu_resource *res = resource_of(r, resource);
+  emu_knobs k;
+  emu_knobs_get(&k);
+  if (!cJSON_IsObject(body)) {
+    text(r, 400, "Invalid subscription request.");
+  } else if (!endpoint || !(strncmp(endpoint, "https://", 8) == 0 ||
+                            (k.webhook_allow_http && strncmp(endpoint, "http://", 7) == 0))) {
+    text(r, 400, "Missing or invalid endpoint to push events towards.");
+  } else if (!resource) {
+    text(r, 400, "Resource filter is required.");
+  } else if (opt_string(body, "sourceFilter")) {
+    text(r, 400, "Source filter is not supported for subscriptions on this resource.");
+  } else if (opt_string(body, "alternativeSubjectFilter")) {
+    text(r, 400, "AlternativeSubject filter is not supported for subscriptions on this resource.");
+  } else if (!res) {
+    text(r, 400, "Resource filter must be a valid urn:altinn:resource for an existing resource.");
+  } else if (!subject && strcmp(res->owner, r->caller.org) != 0) {
+    text(r, 400, "A valid subject to the authenticated identity is required");
+  } else if (!may_subscribe(r, res, subject)) {
+    char msg[400];
+    snprintf(msg, sizeof msg, "Not authorized to create a subscription for resource %s.", resource);
+    text(r, 403, msg);
+  } else {
+    char consumer[64];
+    consumer_of(r, consumer, sizeof consumer);
+    emu_subscription_req req = {endpoint, resource, subject, type, consumer};
+    long id = 0;
+    cJSON *j = emu_events_subscribe(&req, &id);
+    if (!j) {
+      emu_reply_empty(r, 500);
+    } else {
+      emu_reply_json(r, 201, j);
+      char loc[64];
+      snprintf(loc, sizeof loc, "/events/api/v1/subscription/%ld", id); /* singular, as Events does */
+      MHD_add_response_header(r->resp, MHD_HTTP_HEADER_LOCATION, loc);
+    }
+  }
+  cJSON_Delete(body);
+}
+
+const emu_endpoint emu_ep_subscription_create = {
+    .name = "subscriptions", .method = "POST", .finish = create_finish,
+};
+
+static void list_finish(emu_request *r)
+{
+  if (!events_auth(r))
+    return;
+  char consumer[64];
+  consumer_of(r, consumer, sizeof consumer);
+  emu_reply_json(r, 200, emu_events_subscriptions(consumer));
+}
+
+const emu_endpoint emu_ep_subscription_list = {
+    .name = "subscriptions", .method = "GET", .finish = list_finish,
+};
+
+static bool sub_id(emu_request *r, long *id)
+{
+  char *end;
+  *id = strtol(r->sub, &end, 10);
+  if (*end || *id <= 0) {
+    emu_reply_empty(r, 404);
+    return false;
+  }
+  return true;
+}
+
+static void get_finish(emu_request *r)
+{
+  long id;
+  if (!events_auth(r) || !sub_id(r, &id))
+    return;
+  char consumer[64];
+  consumer_of(r, consumer, sizeof consumer);
+  bool found;
+  cJSON *j = emu_events_subscription(id, consumer, &found);
+  if (j)
+    emu_reply_json(r, 200, j);
+  else
+    emu_reply_empty(r, found ? 403 : 404);
+}
+
+const emu_endpoint emu_ep_subscription_get = {
+    .name = "subscriptions", .method = "GET", .finish = get_finish,
+};
+
+static void delete_finish(emu_request *r)
+{
+  long id;
+  if (!events_auth(r) || !sub_id(r, &id))
+    return;
+  char consumer[64];
+  consumer_of(r, consumer, sizeof consumer);
+  int rc = emu_events_unsubscribe(id, consumer);
+  emu_reply_empty(r, rc == 0 ? 200 : rc == -2 ? 403 : 404);
+}
+
+const emu_endpoint emu_ep_subscription_delete = {
+    .name = "subscriptions", .method = "DELETE", .finish = delete_finish,
+};
