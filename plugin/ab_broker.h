@@ -119,8 +119,8 @@ typedef struct ab_download ab_download;
 /* Added detail: a 401 without Broker code drops the token and retries the
  * open once; with offset > 0 the reply must be 206 whose Content-Range
  * starts at offset (a 200 is refused rather than mis-positioned); a 416
- * whose Content-Range total is <= offset opens an empty stream (reading at
- * or past the end gives 0, like pread). */
+ * to that range (offset >= file size) opens an empty stream: reading at or
+ * past the end gives 0, like pread. */
 int ab_download_open(ab_broker *b, const char *id, off_t offset,
                      ab_download **out, ab_error *err);
 

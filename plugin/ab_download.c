@@ -254,15 +254,21 @@ static int parse_content_range(const char *v, off_t *start, off_t *total) {
   return 0;
 }
 
-/* 1 when a 416 says the file ends at or before offset: reading there is an
- * empty read at end of file, as pread() would give. */
-static int range_past_end(const ab_download *d, off_t offset) {
-  long long total = -1;
-  if (d->resp.status != 416 || offset <= 0 ||
-      sscanf(d->resp.content_range, "bytes */%lld", &total) != 1) {
+/* 1 when the reply is a 416 to our open-ended "bytes=offset-" range. Such
+ * a range is unsatisfiable only when offset >= the file size, so this is a
+ * read at or past the end: an empty stream, as pread() would give. The
+ * Broker's 416 ProblemDetails carries no Content-Range; if a server sends
+ * the RFC 9110 form with the total size, that size is kept. */
+static int range_past_end(ab_download *d, off_t offset) {
+  if (d->resp.status != 416 || offset <= 0) {
     return 0;
   }
-  return total >= 0 && total <= (long long)offset;
+  long long total = -1;
+  if (sscanf(d->resp.content_range, "bytes */%lld", &total) == 1 && total >= 0 &&
+      total <= (long long)offset) {
+    d->total = (off_t)total;
+  }
+  return 1;
 }
 
 /* Checks a 2xx reply against what was asked for. */
@@ -331,7 +337,7 @@ int ab_download_open(ab_broker *b, const char *id, off_t offset,
     }
     if (range_past_end(d, offset)) {
       d->expected = 0;
-      d->total = offset;
+      d->received = 0;
       d->result = CURLE_OK;
       d->resp.status = 206; /* an empty, successful read at EOF */
       free(url);

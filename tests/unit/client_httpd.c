@@ -156,7 +156,9 @@ static enum MHD_Result download(fake_state *st, struct MHD_Connection *c) {
       struct MHD_Response *p =
         MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
       MHD_add_response_header(p, "Content-Type", "application/problem+json");
-      MHD_add_response_header(p, "Content-Range", cr);
+      if (st->range_416_with_total) {
+        MHD_add_response_header(p, "Content-Range", cr);
+      }
       enum MHD_Result ret = MHD_queue_response(c, 416, p);
       MHD_destroy_response(p);
       return ret;

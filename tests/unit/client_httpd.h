@@ -25,6 +25,8 @@ typedef struct fake_state {
   unsigned long long dl_size;  /* download body size */
   int dl_short;                /* download stops at half of Content-Length */
   int dl_ignore_range;         /* download answers 200 to a Range request */
+  int range_416_with_total;    /* 416 carries "Content-Range: bytes * /size"
+                                  (the real Broker sends none) */
   unsigned long long upload_base; /* /upload-check expects pattern from here */
   unsigned long long big_size; /* GET /big body size */
 
