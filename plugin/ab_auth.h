@@ -35,7 +35,11 @@ void ab_auth_free(ab_auth *a);
 
 /* Returns a valid Altinn token (owned by a, valid until the next call),
  * fetching a new one when none is cached or it expires within the margin.
- * NULL with err set on failure (err names the step: grant or exchange). */
+ * NULL with err set on failure (err names the step: grant or exchange).
+ * Details: the margin is 60 s before the token's own `exp`; a Maskinporten
+ * 5xx or network failure is retried once with a fresh grant after sleeping
+ * 1 s (blocking); Maskinporten 4xx errors are not retried and carry the
+ * MP-nnn code (or the OAuth `error`) in err->code, errno EACCES. */
 const char *ab_auth_token(ab_auth *a, ab_http *h, ab_error *err);
 
 /* Drops the cached token, e.g. after the Broker answered 401. */

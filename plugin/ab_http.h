@@ -34,7 +34,11 @@ typedef struct ab_http_response {
   char content_range[128];  /* Content-Range header, if any */
 } ab_http_response;
 
-/* Creates a context; copies what it needs from opts. Returns NULL on OOM. */
+/* Creates a context; copies what it needs from opts. Returns NULL on OOM.
+ * The program must have called curl_global_init() first (not thread-safe,
+ * so it is the caller's job, never done here). The context must outlive
+ * every ab_download opened through a broker that uses it: download handles
+ * share its CA bytes and TLS session cache. */
 ab_http *ab_http_new(const ab_http_options *opts);
 void ab_http_free(ab_http *h);
 
