@@ -22,6 +22,7 @@ struct ab_http {
   size_t ca_pem_len;
   long connect_timeout_ms;
   long low_speed_timeout_s;
+  int allow_plain_http;
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -39,6 +40,7 @@ ab_http *ab_http_new(const ab_http_options *opts) {
     if (opts->low_speed_timeout_s > 0) {
       h->low_speed_timeout_s = opts->low_speed_timeout_s;
     }
+    h->allow_plain_http = opts->allow_plain_http != 0;
     if (opts->ca_pem != NULL && opts->ca_pem_len > 0) {
       h->ca_pem = malloc(opts->ca_pem_len);
       if (h->ca_pem == NULL) {
@@ -89,7 +91,7 @@ int ab_http_configure_easy(const ab_http *h, CURL *c, char *errbuf, ab_error *er
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
   SET(CURLOPT_ERRORBUFFER, errbuf);
   SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_PROTOCOLS_STR, h->allow_plain_http ? "http,https" : "https");
   SET(CURLOPT_FOLLOWLOCATION, 0L);
   SET(CURLOPT_SSL_VERIFYPEER, 1L);
   SET(CURLOPT_SSL_VERIFYHOST, 2L);
@@ -221,6 +223,9 @@ int ab_http_transport_error(ab_error *err, const char *method, const char *url,
   case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     return ab_error_set(err, EIO, "TLS verification of %s failed (certificate not trusted "
                         "by the configured CA bundle or wrong host name): %s", host, detail);
+  case CURLE_UNSUPPORTED_PROTOCOL:
+    return ab_error_set(err, EIO, "refusing %s to %s: only https:// URLs are allowed "
+                        "(tokens never travel unencrypted)", method, host);
   case CURLE_COULDNT_RESOLVE_HOST:
     return ab_error_set(err, EIO, "cannot resolve host %s: %s", host, detail);
   case CURLE_COULDNT_CONNECT:

@@ -20,6 +20,10 @@ typedef struct ab_http_options {
   size_t ca_pem_len;
   long connect_timeout_ms;   /* 0 = default 10 s */
   long low_speed_timeout_s;  /* abort when < 1 B/s for this long; 0 = default 60 s */
+  /* Added: 0 (default) = HTTPS only, so a mistyped http:// URL can never
+   * carry a bearer token in clear text; 1 = also plain HTTP (unit tests
+   * with a local server only). */
+  int allow_plain_http;
 } ab_http_options;
 
 /* Response of a buffered request. body is NUL-terminated (capped by max_body). */

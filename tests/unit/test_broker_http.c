@@ -43,7 +43,8 @@ static int setup(void **state) {
     return -1;
   }
   f->st = fake_state_of(f->srv);
-  f->http = ab_http_new(NULL);
+  ab_http_options plain = { .allow_plain_http = 1 };
+  f->http = ab_http_new(&plain);
   snprintf(f->token_url, sizeof(f->token_url), "%s/token", fake_base(f->srv));
   snprintf(f->exchange_url, sizeof(f->exchange_url), "%s/exchange", fake_base(f->srv));
   ab_auth_config c = {

@@ -35,7 +35,8 @@ static int setup(void **state) {
     return -1;
   }
   f->st = fake_state_of(f->srv);
-  f->http = ab_http_new(NULL);
+  ab_http_options plain = { .allow_plain_http = 1 };
+  f->http = ab_http_new(&plain);
   *state = f;
   return f->http == NULL;
 }
@@ -160,6 +161,20 @@ static void test_connect_error_names_host(void **state) {
   assert_non_null(strstr(err.message, "no-such-host.invalid"));
 }
 
+/* Without allow_plain_http, an http:// URL is refused before anything is sent. */
+static void test_plain_http_refused_by_default(void **state) {
+  fixture *f = *state;
+  ab_error err;
+  ab_http_response r;
+  ab_http *h = ab_http_new(NULL);
+  int before = f->st->connections;
+  assert_int_equal(ab_http_request(h, "GET", url(f, "/headers"), NULL, NULL, 0, &r, &err), -1);
+  assert_int_equal(err.err_no, EIO);
+  assert_non_null(strstr(err.message, "only https:// URLs are allowed"));
+  assert_int_equal(f->st->connections, before);
+  ab_http_free(h);
+}
+
 static void test_tls(void **state) {
   (void)state;
   if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -214,6 +229,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_upload_fd_region, setup, teardown),
     cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_connect_error_names_host, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_plain_http_refused_by_default, setup, teardown),
     cmocka_unit_test(test_tls),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
