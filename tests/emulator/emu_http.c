@@ -512,6 +512,7 @@ struct MHD_Daemon *emu_http_start(emu_config *cfg)
                    MHD_USE_ERROR_LOG | MHD_USE_AUTO;
   struct MHD_Daemon *d = MHD_start_daemon(
       flags, 0, NULL, NULL, access_handler, (void *)cfg,
+      MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, /* first, so it sees every message */
       MHD_OPTION_LISTEN_SOCKET, fd,
       MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem,
       MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem,
@@ -520,7 +521,6 @@ struct MHD_Daemon *emu_http_start(emu_config *cfg)
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(1024 * 1024),
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
-      MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
       MHD_OPTION_END);
   if (!d) {
     fprintf(stderr, "altinn-emulator: cannot start HTTPS on %s:%d (bad TLS cert/key?)\n",

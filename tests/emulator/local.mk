@@ -33,3 +33,7 @@ tests_emulator_altinn_emulator_LDADD = $(MHD_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS)
 dist_noinst_SCRIPTS += \
 	tests/emulator/make-test-pki.sh \
 	tests/emulator/demo-config.sh
+
+TESTS += tests/emulator/test-emulator.sh
+dist_noinst_SCRIPTS += tests/emulator/test-emulator.sh
+EXTRA_DIST += tests/emulator/README.md

@@ -1,0 +1,272 @@
+#!/bin/bash
+# test-emulator.sh - TAP test of the Altinn emulator, driven only by curl,
+# jq and the openssl CLI (grants are signed with `openssl dgst -sign`), so
+# it checks the emulator from the outside exactly as a client sees it.
+#
+# Env: top_builddir/top_srcdir (set by make check), EMULATOR (binary
+# override), KEEP=1 keeps the temp dir for debugging.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=${top_srcdir:-$here/../..}
+builddir=${top_builddir:-$srcdir}
+emu=${EMULATOR:-$builddir/tests/emulator/altinn-emulator}
+
+for tool in curl jq openssl python3; do
+  if ! command -v $tool >/dev/null 2>&1; then
+    echo "1..0 # SKIP $tool not installed"
+    exit 0
+  fi
+done
+if [ ! -x "$emu" ]; then
+  echo "Bail out! emulator binary not found: $emu"
+  exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/emu-test.XXXXXX")
+pid=
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  if [ "${KEEP:-0}" = 1 ]; then echo "# kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$srcdir/tests/emulator/demo-config.sh" "$tmp" "$port" || { echo "Bail out! demo-config.sh failed"; exit 1; }
+base="https://127.0.0.1:$port"
+
+"$emu" --config "$tmp/emulator.json" >"$tmp/stdout" 2>"$tmp/stderr" &
+pid=$!
+for _ in $(seq 1 100); do
+  grep -q "listening" "$tmp/stdout" 2>/dev/null && break
+  sleep 0.05
+done
+if [ "$(cat "$tmp/stdout")" != "altinn-emulator listening on $base" ]; then
+  echo "Bail out! emulator did not start: $(cat "$tmp/stdout" "$tmp/stderr")"
+  exit 1
+fi
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds; on failure the
+# last response is shown as a TAP diagnostic.
+check() {
+  local d=$1; shift
+  if "$@"; then ok "$d"; else not_ok "$d"; echo "# code=$code body=$(head -c 600 "$tmp/body")"; fi
+}
+
+# req METHOD PATH [curl args...]: sets $code; body in $tmp/body, headers in $tmp/hdr
+req() {
+  local m=$1 p=$2; shift 2
+  code=$(curl -sS --cacert "$tmp/ca.pem" -X "$m" -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' "$@" "$base$p")
+}
+body() { cat "$tmp/body"; }
+jbody() { jq -r "$1" "$tmp/body" 2>/dev/null; }
+header() { grep -i "^$1:" "$tmp/hdr" | head -1 | sed 's/^[^:]*: *//' | tr -d '\r'; }
+
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+GW_ID=11111111-1111-4111-8111-111111111111
+PA_ID=22222222-2222-4222-8222-222222222222
+SCOPES="altinn:broker.read altinn:broker.write altinn:events.subscribe"
+# grant CLIENT_ID KID KEY [SCOPE] [AUD] [JTI]: prints a signed JWT grant
+grant() {
+  local cid=$1 kid=$2 key=$3 scope=${4:-$SCOPES} aud=${5:-$base/} jti=${6:-$(cat /proc/sys/kernel/random/uuid)}
+  local now; now=$(date +%s)
+  local h p s
+  h=$(printf '{"alg":"RS256","kid":"%s"}' "$kid" | b64url)
+  p=$(printf '{"aud":"%s","iss":"%s","scope":"%s","iat":%d,"exp":%d,"jti":"%s"}' \
+      "$aud" "$cid" "$scope" "$now" $((now + 100)) "$jti" | b64url)
+  s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -sign "$key" -binary | b64url)
+  printf '%s.%s.%s' "$h" "$p" "$s"
+}
+token_req() {
+  req POST /token -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=$1"
+}
+# mp_token CLIENT_ID KID KEY [SCOPE] -> Maskinporten access token; exchange -> Altinn token
+mp_token() { token_req "$(grant "$@")"; jbody .access_token; }
+# exchange MP_TOKEN: sets $code, the Altinn token is in $tmp/body
+exchange() { req GET /authentication/api/v1/exchange/maskinporten -H "Authorization: Bearer $1"; }
+
+# ---- Maskinporten ----
+jti=$(cat /proc/sys/kernel/random/uuid)
+g=$(grant $GW_ID gateway-key-1 "$tmp/keys/gateway.key" "$SCOPES" "$base/" "$jti")
+token_req "$g"
+check "grant -> 200 Bearer token, expires_in 120, scope echoed" \
+  test "$code" = 200 -a "$(jbody .token_type)" = Bearer -a "$(jbody .expires_in)" = 120 -a "$(jbody .scope)" = "$SCOPES"
+mp=$(jbody .access_token)
+claims=$(printf '%s' "$mp" | cut -d. -f2 | python3 -c 'import sys,base64; s=sys.stdin.read().strip(); print(base64.urlsafe_b64decode(s+"="*(-len(s)%4)).decode())')
+check "access token carries consumer 0192:999888777 and client_id" \
+  test "$(echo "$claims" | jq -r '.consumer.ID + " " + .client_id')" = "0192:999888777 $GW_ID"
+token_req "$g"
+check "replayed jti -> 400 invalid_grant MP-012" \
+  test "$code" = 400 -a "$(jbody .error)" = invalid_grant -a -n "$(jbody .error_description | grep 'MP-012')"
+token_req "$(grant $GW_ID gateway-key-1 "$tmp/keys/gateway.key" "$SCOPES" "https://maskinporten.no/")"
+check "wrong aud -> 400 invalid_grant MP-110" \
+  test "$code" = 400 -a "$(jbody .error)" = invalid_grant -a -n "$(jbody .error_description | grep 'MP-110')"
+token_req "$(grant $GW_ID gateway-key-1 "$tmp/keys/partner.key")"
+check "grant signed with another key -> 400 MP-124" \
+  test "$code" = 400 -a -n "$(jbody .error_description | grep 'MP-124')"
+token_req "$(grant $GW_ID gateway-key-1 "$tmp/keys/gateway.key" "altinn:broker.read altinn:serviceowner")"
+check "unregistered scope -> 400 invalid_scope MP-200" \
+  test "$code" = 400 -a "$(jbody .error)" = invalid_scope -a -n "$(jbody .error_description | grep 'MP-200')"
+
+# ---- token exchange ----
+exchange "$mp"
+gw=$(body)
+acl=$(printf '%s' "$gw" | cut -d. -f2 | python3 -c 'import sys,base64; s=sys.stdin.read().strip(); print(base64.urlsafe_b64decode(s+"="*(-len(s)%4)).decode())')
+check "exchange -> 200 Altinn JWT with urn:altinn:orgNumber and Altinn issuer" \
+  test "$code" = 200 -a "$(echo "$acl" | jq -r '."urn:altinn:orgNumber"')" = 999888777 \
+       -a "$(echo "$acl" | jq -r .iss)" = "$base/authentication/api/v1/openid/"
+exchange "not-a-token"
+check "exchange with a bad token -> 401" test "$code" = 401
+exchange "$(mp_token $PA_ID partner-key-1 "$tmp/keys/partner.key")"
+pa=$(body)
+GW="Authorization: Bearer $gw"
+PA="Authorization: Bearer $pa"
+
+# ---- initialize ----
+content="hello from the altinn emulator test $(date +%s%N)"
+printf '%s' "$content" > "$tmp/file"
+md5=$(md5sum "$tmp/file" | cut -d' ' -f1)
+size=$(stat -c %s "$tmp/file")
+init_body() { # SENDER RECIPIENTS_JSON CHECKSUM RESOURCE
+  printf '{"fileName":"report.txt","resourceId":"%s","sendersFileTransferReference":"ref-1","sender":"%s","recipients":%s,"propertyList":{"case":"42"},"checksum":"%s","disableVirusScan":true}' \
+    "$4" "$1" "$2" "$3"
+}
+init() { req POST /broker/api/v1/filetransfer -H "$GW" -H 'Content-Type: application/json' --data "$1"; }
+
+init "$(init_body 0192:999888777 '["312345678"]' "$md5" demo-resource)"
+check "initialize with bad recipient -> 400 ValidationProblemDetails on Recipients" \
+  test "$code" = 400 -a "$(jbody '.errors.Recipients | length')" = 1 -a "$(jbody .title)" = "One or more validation errors occurred."
+init "$(init_body 999888777 '["0192:312345678"]' "$md5" demo-resource)"
+check "initialize with bad sender -> 400 errors.Sender" test "$code" = 400 -a "$(jbody '.errors.Sender | length')" = 1
+init "$(init_body 0192:999888777 '[]' "$md5" demo-resource)"
+check "initialize without recipients -> 400 errors.Recipients" \
+  test "$code" = 400 -a "$(jbody '.errors.Recipients[0]')" = "One or more recipients are required"
+init "$(init_body 0192:999888777 '["0192:312345678"]' "$(echo "$md5" | tr a-f A-F)" demo-resource)"
+check "initialize with upper-case checksum -> 400 errors.Checksum (lower case)" \
+  test "$code" = 400 -a -n "$(jbody '.errors.Checksum[0]' | grep 'lower case')"
+init "$(init_body 0192:999888777 '["0192:312345678"]' "$md5" no-such-resource)"
+check "initialize on unknown resource -> 401 ProblemDetails BRO-00006" \
+  test "$code" = 401 -a "$(jbody .code)" = BRO-00006 -a "$(jbody .status)" = 401 -a -n "$(jbody .traceId)"
+init "$(init_body 0192:312345678 '["0192:999888777"]' "$md5" demo-resource)"
+check "initialize as another org's sender -> 401 BRO-00006" test "$code" = 401 -a "$(jbody .code)" = BRO-00006
+init "$(init_body 0192:999888777 '["urn:altinn:organization:identifier-no:312345678"]' "$md5" urn:altinn:resource:demo-resource)"
+check "initialize -> 200 {fileTransferId}" test "$code" = 200 -a -n "$(jbody .fileTransferId | grep -E '^[0-9a-f-]{36}$')"
+id=$(jbody .fileTransferId)
+
+# ---- upload ----
+req GET /broker/api/v1/filetransfer/$id/download -H "$PA"
+check "download before upload -> 403 BRO-00007" test "$code" = 403 -a "$(jbody .code)" = BRO-00007
+req POST /broker/api/v1/filetransfer/$id/upload -H "$GW" -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/file"
+check "upload -> 200 {fileTransferId}" test "$code" = 200 -a "$(jbody .fileTransferId)" = "$id"
+req POST /broker/api/v1/filetransfer/$id/upload -H "$GW" -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/file"
+check "second upload -> 409 BRO-00004" test "$code" = 409 -a "$(jbody .code)" = BRO-00004
+req GET /broker/api/v1/filetransfer/$id -H "$GW"
+check "overview: Published, size, MD5, recipient normalised to 0192:, published set" \
+  test "$code" = 200 -a "$(jbody .fileTransferStatus)" = Published -a "$(jbody .fileTransferSize)" = "$size" \
+       -a "$(jbody .checksum)" = "$md5" -a "$(jbody '.recipients[0].recipient')" = 0192:312345678 \
+       -a "$(jbody .published)" != null -a "$(jbody .resourceId)" = demo-resource
+req GET /broker/api/v1/filetransfer/$id/details -H "$GW"
+check "details: status history Initialized,UploadStarted,Published and no 'published'" \
+  test "$code" = 200 -a "$(jbody '[.fileTransferStatusHistory[].fileTransferStatus] | join(",")')" = "Initialized,UploadStarted,Published" \
+       -a "$(jbody 'has("published")')" = false
+
+# checksum mismatch
+init "$(init_body 0192:999888777 '["0192:312345678"]' 0123456789abcdef0123456789abcdef demo-resource)"
+bad=$(jbody .fileTransferId)
+req POST /broker/api/v1/filetransfer/$bad/upload -H "$GW" -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/file"
+check "upload with wrong checksum -> 400 BRO-00009" test "$code" = 400 -a "$(jbody .code)" = BRO-00009
+req GET /broker/api/v1/filetransfer/$bad -H "$GW"
+check "... and the transfer is Failed with 'Checksum mismatch'" \
+  test "$(jbody .fileTransferStatus)" = Failed -a "$(jbody .fileTransferStatusText)" = "Checksum mismatch"
+
+# ---- search ----
+req GET "/broker/api/v1/filetransfer?resourceId=demo-resource&status=Published&recipientStatus=Initialized" -H "$PA"
+check "search as recipient finds the published transfer" test "$code" = 200 -a "$(jbody '. | join(",")')" = "$id"
+req GET "/broker/api/v1/filetransfer?resourceId=demo-resource&role=Sender" -H "$GW"
+check "search as sender finds both transfers, newest first" test "$code" = 200 -a "$(jbody '. | join(",")')" = "$bad,$id"
+
+# ---- download / confirm ----
+req POST /broker/api/v1/filetransfer/$id/confirmdownload -H "$PA"
+check "confirm before download -> 400 BRO-00019" test "$code" = 400 -a "$(jbody .code)" = BRO-00019
+req GET /broker/api/v1/filetransfer/$id/download -H "$PA" -H 'Range: bytes=6-9'
+check "ranged download -> 206, Content-Range, the right bytes" \
+  test "$code" = 206 -a "$(header Content-Range)" = "bytes 6-9/$size" -a "$(body)" = "${content:6:4}"
+req GET /broker/api/v1/filetransfer/$id/download -H "$PA" -H "Range: bytes=$size-"
+check "unsatisfiable range -> 416 BRO-00029" test "$code" = 416 -a "$(jbody .code)" = BRO-00029
+req GET /broker/api/v1/filetransfer/$id/download -H "$GW"
+check "download by the sender (not a recipient) -> 401 BRO-00006" test "$code" = 401 -a "$(jbody .code)" = BRO-00006
+req GET /broker/api/v1/filetransfer/$id/download -H "$PA"
+check "full download -> 200, same bytes, attachment filename" \
+  test "$code" = 200 -a "$(md5sum < "$tmp/body" | cut -d' ' -f1)" = "$md5" -a -n "$(header Content-Disposition | grep 'filename="report.txt"')"
+req POST /broker/api/v1/filetransfer/$id/confirmdownload -H "$PA"
+check "confirm after download -> 204 empty" test "$code" = 204 -a ! -s "$tmp/body"
+req GET /broker/api/v1/filetransfer/$id -H "$PA"
+check "transfer is AllConfirmedDownloaded, recipient DownloadConfirmed" \
+  test "$(jbody .fileTransferStatus)" = AllConfirmedDownloaded -a "$(jbody '.recipients[0].currentRecipientFileTransferStatusCode')" = DownloadConfirmed
+req POST /broker/api/v1/filetransfer/$id/confirmdownload -H "$PA"
+check "confirm again after AllConfirmedDownloaded -> 400 BRO-00010" test "$code" = 400 -a "$(jbody .code)" = BRO-00010
+
+# ---- auth edge cases ----
+ro=$(mp_token $GW_ID gateway-key-1 "$tmp/keys/gateway.key" "altinn:broker.read")
+req POST /broker/api/v1/filetransfer -H "Authorization: Bearer $ro" -H 'Content-Type: application/json' --data '{}'
+check "raw MP token without broker.write -> 403 with empty body" test "$code" = 403 -a ! -s "$tmp/body"
+req GET /broker/api/v1/filetransfer/$id
+check "no token -> 401 empty with WWW-Authenticate: Bearer" \
+  test "$code" = 401 -a ! -s "$tmp/body" -a -n "$(header WWW-Authenticate | grep Bearer)"
+req GET /broker/api/v1/filetransfer/$id -H "$GW" -H 'Accept: application/xml'
+check "Accept: application/xml -> 406 plain text" test "$code" = 406 -a -n "$(header Content-Type | grep text/plain)"
+
+# ---- rate limit: search is 10 per minute per org (1 used by the partner above) ----
+for i in $(seq 2 10); do req GET "/broker/api/v1/filetransfer?resourceId=demo-resource" -H "$PA"; done
+check "10th search in the minute still 200" test "$code" = 200
+req GET "/broker/api/v1/filetransfer?resourceId=demo-resource" -H "$PA"
+ra=$(header Retry-After)
+check "11th search -> 429 with Retry-After" test "$code" = 429 -a -n "$ra" -a "${ra:-0}" -ge 1 -a "${ra:-99}" -le 60
+req GET "/broker/api/v1/filetransfer?resourceId=demo-resource" -H "$GW"
+check "another org still has its own search budget" test "$code" = 200
+
+# ---- faults ----
+req POST /_emulator/faults -H 'Content-Type: application/json' --data '{"endpoint":"overview","status":503,"count":1}'
+check "queue a fault" test "$code" = 200
+req GET /broker/api/v1/filetransfer/$id -H "$GW"
+check "faulted overview -> 503 ProblemDetails" test "$code" = 503 -a "$(jbody .status)" = 503
+req GET /broker/api/v1/filetransfer/$id -H "$GW"
+check "fault used up -> 200 again" test "$code" = 200
+
+# ---- events ----
+req GET "/events/api/v1/events?resource=urn:altinn:resource:demo-resource&after=0" -H "$PA"
+check "events pull as partner: its own published + downloadconfirmed" \
+  test "$code" = 200 -a "$(jbody '[.[].type] | join(",")')" = "no.altinn.broker.published,no.altinn.broker.downloadconfirmed" \
+       -a "$(jbody '.[0].subject')" = "urn:altinn:organization:identifier-no:312345678" -a "$(jbody '.[0].resourceinstance')" = "$id"
+
+# ---- inspection ----
+req GET /_emulator/state
+check "state: transfers with stored MD5 and status" \
+  test "$code" = 200 -a "$(jbody '.transfers[] | select(.fileTransferId == "'"$id"'") | .storedMd5 + " " + .status')" = "$md5 AllConfirmedDownloaded"
+check "state: grants and exchanges counted per client" \
+  test "$(jbody ".grants[\"$GW_ID\"]")" = 2 -a "$(jbody ".grants[\"$PA_ID\"]")" = 1 -a "$(jbody ".exchanges[\"$GW_ID\"]")" = 1
+check "state: requests per endpoint and rateLimited" \
+  test "$(jbody .requests.search)" = 13 -a "$(jbody .requests.initialize)" = 9 -a "$(jbody .rateLimited)" = 1
+req POST /_emulator/reset
+req GET /_emulator/state
+check "reset forgets transfers and counters" test "$(jbody '.transfers | length')" = 0 -a "$(jbody '.requests | length')" = 0
+
+# ---- shutdown ----
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+pid=
+check "SIGTERM -> clean exit 0" test "$rc" = 0
+if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$tmp/stderr"; then
+  not_ok "no sanitizer reports"; sed 's/^/# /' "$tmp/stderr" | head -40
+else
+  ok "no sanitizer reports"
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
