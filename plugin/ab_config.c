@@ -56,7 +56,7 @@ void ab_config_free(ab_config *cfg) {
   free(cfg->mounts);
   free(cfg->environment); free(cfg->platform_url); free(cfg->maskinporten_issuer);
   free(cfg->token_url); free(cfg->exchange_url); free(cfg->ca_file);
-  free(cfg->ca_pem); free(cfg->spool_dir);
+  free(cfg->ca_pem); free(cfg->spool_dir); free(cfg->state_dir);
   free(cfg);
 }
 
@@ -377,11 +377,14 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
     return 0;
   }
   if (strcasecmp(directive, "AltinnBrokerCACertificate") == 0 ||
-      strcasecmp(directive, "AltinnBrokerSpoolDir") == 0) {
+      strcasecmp(directive, "AltinnBrokerSpoolDir") == 0 ||
+      strcasecmp(directive, "AltinnBrokerStateDir") == 0) {
     if (v[0] != '/') {
       return fail(err, source, "%s must be an absolute path, got '%s'", directive, v);
     }
-    char **slot = strcasecmp(directive, "AltinnBrokerSpoolDir") == 0 ? &cfg->spool_dir : &cfg->ca_file;
+    char **slot = strcasecmp(directive, "AltinnBrokerSpoolDir") == 0 ? &cfg->spool_dir
+                : strcasecmp(directive, "AltinnBrokerStateDir") == 0 ? &cfg->state_dir
+                : &cfg->ca_file;
     return replace(slot, v) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
   }
   return fail(err, source, "unknown directive %s%s", directive, NULL);
@@ -430,6 +433,9 @@ int ab_config_finish(ab_config *cfg, ab_error *err) {
     return ab_error_set(err, ENOMEM, "out of memory");
   }
   if (cfg->spool_dir == NULL && replace(&cfg->spool_dir, "/var/spool/altinn-broker") < 0) {
+    return ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (cfg->state_dir == NULL && replace(&cfg->state_dir, "/var/lib/altinn-broker") < 0) {
     return ab_error_set(err, ENOMEM, "out of memory");
   }
   if (cfg->n_mounts == 0) {

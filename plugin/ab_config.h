@@ -10,6 +10,7 @@
  *   AltinnBrokerMaskinportenURL https://host[:port]/     (custom; the issuer, "aud")
  *   AltinnBrokerCACertificate /path/ca.pem                (extra trust; default: system CAs)
  *   AltinnBrokerSpoolDir      /var/spool/altinn-broker
+ *   AltinnBrokerStateDir      /var/lib/altinn-broker
  *   AltinnBrokerClient <name> client-id=<id> org=<9 digits> key=<pem file> kid=<key id>
  *                             [systemuser-org=<9 digits>] [scope="..."]
  *   AltinnBrokerMount  <path> client=<name> resource=<id> direction=outbox|inbox
@@ -63,6 +64,7 @@ typedef struct ab_config {
   char *ca_pem;          /* CA bytes, filled by ab_config_load_secrets */
   size_t ca_pem_len;
   char *spool_dir;
+  char *state_dir;
   ab_client_cfg *clients;
   size_t n_clients;
   ab_mount_cfg *mounts;

@@ -3,8 +3,9 @@
  * Listing: transfers Published for our organisation that we have not
  * confirmed. Reading: a streamed download; a read at another offset
  * restarts the stream with an HTTP Range request. Deleting: confirms the
- * download, but only for a file this session has read whole, so a partial
- * or failed read can never confirm. */
+ * download, but only for a file read whole (in this or an earlier session,
+ * as recorded in the state store), so a partial or failed read can never
+ * confirm. */
 #include "ab_vfs_internal.h"
 
 #include <errno.h>
@@ -215,32 +216,12 @@ ssize_t ab_inbox_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *e
   return (ssize_t) got;
 }
 
-static void remember_fully_read(ab_mount *m, const char *id) {
-  for (size_t i = 0; i < m->n_fully_read; i++) {
-    if (strcmp(m->fully_read[i], id) == 0) {
-      return;
-    }
-  }
-  char (*grown)[AB_ID_LEN] = realloc(m->fully_read, (m->n_fully_read + 1) * sizeof(*grown));
-  if (grown != NULL) {
-    m->fully_read = grown;
-    snprintf(m->fully_read[m->n_fully_read++], AB_ID_LEN, "%s", id);
-  }
-}
-
-static int was_fully_read(const ab_mount *m, const char *id) {
-  for (size_t i = 0; i < m->n_fully_read; i++) {
-    if (strcmp(m->fully_read[i], id) == 0) {
-      return 1;
-    }
-  }
-  return 0;
-}
-
 int ab_inbox_close(ab_file *f, ab_error *err) {
   (void) err;
   if (f->read_upto >= f->size) {
-    remember_fully_read(f->mount, f->id);
+    if (ab_state_mark_read(f->vfs->state, f->mount->client->cfg->org, f->id, err) < 0) {
+      ab_vfs_logf(f->vfs, AB_LOG_ERROR, "%s", err->message);
+    }
     ab_vfs_logf(f->vfs, AB_LOG_NOTICE, "received %s/%s: fileTransferId=%s bytes=%lld (read whole)",
                 f->mount->cfg->path, f->name, f->id, f->size);
   } else {
@@ -261,8 +242,8 @@ int ab_inbox_unlink(ab_vfs *vfs, ab_mount *m, const char *name, ab_error *err) {
   if (e == NULL) {
     return ab_error_set(err, ENOENT, "%s/%s: no such file", m->cfg->path, name);
   }
-  if (!was_fully_read(m, e->id)) {
-    return ab_error_set(err, EACCES, "%s/%s has not been downloaded whole in this session; "
+  if (!ab_state_was_read(vfs->state, m->client->cfg->org, e->id)) {
+    return ab_error_set(err, EACCES, "%s/%s has not been downloaded whole; "
                         "deleting confirms the download, so read the whole file first",
                         m->cfg->path, name);
   }

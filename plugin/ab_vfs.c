@@ -60,6 +60,11 @@ ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
     ab_vfs_free(vfs);
     return NULL;
   }
+  vfs->state = ab_state_open(cfg->state_dir, err);
+  if (vfs->state == NULL) {
+    ab_vfs_free(vfs);
+    return NULL;
+  }
   ab_http_options hopts = {
     .ca_pem = cfg->ca_pem, .ca_pem_len = cfg->ca_pem_len,
   };
@@ -131,7 +136,6 @@ void ab_vfs_free(ab_vfs *vfs) {
   }
   for (size_t i = 0; i < vfs->n_mounts; i++) {
     free(vfs->mounts[i].entries);
-    free(vfs->mounts[i].fully_read);
     free(vfs->mounts[i].sent);
   }
   for (size_t i = 0; i < vfs->n_clients; i++) {
@@ -140,6 +144,7 @@ void ab_vfs_free(ab_vfs *vfs) {
   free(vfs->mounts);
   free(vfs->clients);
   ab_http_free(vfs->http);
+  ab_state_close(vfs->state);
   if (vfs->spool_fd >= 0) {
     close(vfs->spool_fd);
   }

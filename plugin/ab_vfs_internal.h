@@ -6,6 +6,7 @@
 #include "ab_auth.h"
 #include "ab_broker.h"
 #include "ab_http.h"
+#include "ab_state.h"
 #include "ab_vfs.h"
 
 /* One Broker transfer as the inbox shows it. */
@@ -39,8 +40,6 @@ typedef struct ab_mount {
   ab_inbox_entry *entries;
   size_t n_entries;
   time_t listed_at;      /* 0 = never listed */
-  char (*fully_read)[AB_ID_LEN]; /* transfers read whole in this session */
-  size_t n_fully_read;
   /* outbox */
   ab_sent_entry *sent;
   size_t n_sent;
@@ -55,6 +54,7 @@ struct ab_vfs {
   ab_mount *mounts;
   size_t n_mounts;
   int spool_fd;          /* directory fd of the spool, opened before chroot */
+  ab_state *state;       /* shared between sessions, opened before chroot */
   ab_log_fn log;
   void *log_ctx;
 };

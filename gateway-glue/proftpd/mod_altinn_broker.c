@@ -221,6 +221,7 @@ static conftable abp_conftab[] = {
   { "AltinnBrokerMaskinportenURL", set_altinnbroker, NULL },
   { "AltinnBrokerCACertificate",   set_altinnbroker, NULL },
   { "AltinnBrokerSpoolDir",        set_altinnbroker, NULL },
+  { "AltinnBrokerStateDir",        set_altinnbroker, NULL },
   { "AltinnBrokerClient",          set_altinnbroker, NULL },
   { "AltinnBrokerMount",           set_altinnbroker, NULL },
   { "AltinnBrokerLog",             set_altinnbrokerlog, NULL },

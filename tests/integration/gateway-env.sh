@@ -27,10 +27,10 @@ gw_setup() {
   GW_DIR=$(cd "$GW_DIR" && pwd)
   chmod 755 "$GW_DIR"
   mkdir -p "$GW_DIR/modules" "$GW_DIR/hostkeys" "$GW_DIR/log" "$GW_DIR/state" \
-           "$GW_DIR/home/$GW_USER" "$GW_DIR/spool" "$GW_DIR/client"
+           "$GW_DIR/home/$GW_USER" "$GW_DIR/spool" "$GW_DIR/statedb" "$GW_DIR/client"
   chmod 755 "$GW_DIR/modules" "$GW_DIR/log" "$GW_DIR/state"
   # Sessions create anonymous (O_TMPFILE) spool files here as the user.
-  chmod 1733 "$GW_DIR/spool"
+  chmod 1733 "$GW_DIR/spool" "$GW_DIR/statedb"
   GW_EMU_PORT=${GW_EMU_PORT:-$(gw_free_port)}
   GW_SFTP_PORT=${GW_SFTP_PORT:-$(gw_free_port)}
   "$top_srcdir/tests/emulator/demo-config.sh" "$GW_DIR/emu" "$GW_EMU_PORT"
@@ -113,6 +113,7 @@ AllowOverwrite          on
   AltinnBrokerMaskinportenURL https://127.0.0.1:$GW_EMU_PORT/
   AltinnBrokerCACertificate   $GW_DIR/emu/ca.pem
   AltinnBrokerSpoolDir        $GW_DIR/spool
+  AltinnBrokerStateDir        $GW_DIR/statedb
   AltinnBrokerLog             $GW_DIR/log/altinn-broker.log
   AltinnBrokerClient gateway client-id=11111111-1111-4111-8111-111111111111 org=$GW_ORG \\
       key=$GW_DIR/emu/keys/gateway.key kid=gateway-key-1
@@ -129,6 +130,7 @@ AltinnBrokerPlatformURL     https://127.0.0.1:$GW_EMU_PORT
 AltinnBrokerMaskinportenURL https://127.0.0.1:$GW_EMU_PORT/
 AltinnBrokerCACertificate   $GW_DIR/emu/ca.pem
 AltinnBrokerSpoolDir        $GW_DIR/spool
+AltinnBrokerStateDir        $GW_DIR/statedb
 AltinnBrokerClient partner client-id=22222222-2222-4222-8222-222222222222 org=$GW_PARTNER_ORG key=$GW_DIR/emu/keys/partner.key kid=partner-key-1
 AltinnBrokerMount /outbox client=partner resource=demo-resource direction=outbox recipients=0192:$GW_ORG
 AltinnBrokerMount /inbox  client=partner resource=demo-resource direction=inbox
