@@ -35,5 +35,5 @@ dist_noinst_SCRIPTS += \
 	tests/emulator/demo-config.sh
 
 TESTS += tests/emulator/test-emulator.sh
-dist_noinst_SCRIPTS += tests/emulator/test-emulator.sh
+dist_noinst_SCRIPTS += tests/emulator/test-emulator.sh tests/emulator/webhook-receiver.py
 EXTRA_DIST += tests/emulator/README.md

@@ -256,6 +256,77 @@ req POST /_emulator/reset
 req GET /_emulator/state
 check "reset forgets transfers and counters" test "$(jbody '.transfers | length')" = 0 -a "$(jbody '.requests | length')" = 0
 
+# ---- async processing, malware, purge, faults, webhooks (fresh state after the reset) ----
+req POST /_emulator/knobs --data '{"virusScan":true,"uploadProcessingDelayMs":300,"webhookAllowHttp":true}'
+check "knobs can be changed at run time" test "$code" = 200 -a "$(jbody .virusScan)" = true
+whport_file="$tmp/wh.port"
+python3 "$srcdir/tests/emulator/webhook-receiver.py" "$tmp/webhook.log" 1 >"$whport_file" &
+whpid=$!
+for _ in $(seq 1 100); do [ -s "$whport_file" ] && break; sleep 0.05; done
+req POST /events/api/v1/subscriptions -H "$PA" -H 'Content-Type: application/json' \
+  --data "{\"endPoint\":\"http://127.0.0.1:$(cat "$whport_file")/hook\",\"resourceFilter\":\"urn:altinn:resource:demo-resource\",\"subjectFilter\":\"urn:altinn:organization:identifier-no:312345678\",\"typeFilter\":\"no.altinn.broker.published\"}"
+check "subscribe -> 201 with Location /events/api/v1/subscription/{id}" \
+  test "$code" = 201 -a -n "$(header Location | grep -E '^/events/api/v1/subscription/[0-9]+$')"
+sub=$(jbody .id)
+for _ in $(seq 1 60); do grep -q validatesubscription "$tmp/webhook.log" 2>/dev/null && break; sleep 0.05; done
+sleep 0.2
+req GET /events/api/v1/subscriptions/$sub -H "$PA"
+check "validation handshake answered -> subscription validated" test "$code" = 200 -a "$(jbody .validated)" = true
+req POST /events/api/v1/subscriptions -H "$GW" -H 'Content-Type: application/json' \
+  --data '{"endPoint":"https://example.invalid/x","resourceFilter":"urn:altinn:resource:demo-resource","subjectFilter":"urn:altinn:organization:identifier-no:312345678"}'
+check "subscribing to another org's subject -> 403" test "$code" = 403
+
+init "$(init_body 0192:999888777 '["0192:312345678"]' "$md5" demo-resource | sed 's/"disableVirusScan":true/"disableVirusScan":false/')"
+scanned=$(jbody .fileTransferId)
+req POST /broker/api/v1/filetransfer/$scanned/upload -H "$GW" -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/file"
+req GET /broker/api/v1/filetransfer/$scanned -H "$GW"
+check "virus-scanned upload -> UploadProcessing first" test "$(jbody .fileTransferStatus)" = UploadProcessing
+sleep 0.5
+req GET /broker/api/v1/filetransfer/$scanned -H "$GW"
+check "... then Published after the processing delay" test "$(jbody .fileTransferStatus)" = Published
+
+init "$(init_body 0192:999888777 '["0192:312345678"]' "" demo-resource | sed 's/"disableVirusScan":true/"disableVirusScan":false/')"
+mal=$(jbody .fileTransferId)
+printf '%s' 'padding X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H* padding' > "$tmp/eicar"
+req POST /broker/api/v1/filetransfer/$mal/upload -H "$GW" -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/eicar"
+sleep 0.5
+req GET /broker/api/v1/filetransfer/$mal -H "$GW"
+check "EICAR content -> Failed 'Malware scan failed'" \
+  test "$(jbody .fileTransferStatus)" = Failed -a -n "$(jbody .fileTransferStatusText | grep '^Malware scan failed')"
+
+for _ in $(seq 1 60); do grep -q '^FAILED' "$tmp/webhook.log" 2>/dev/null && break; sleep 0.05; done
+req POST /_emulator/clock --data '{"advanceSeconds":15}'
+for _ in $(seq 1 60); do grep -q '^{.*no.altinn.broker.published' "$tmp/webhook.log" 2>/dev/null && break; sleep 0.05; done
+check "webhook: published event refused once, redelivered after the 10 s retry (emulated clock)" \
+  test "$(grep -c '^FAILED .*"no.altinn.broker.published"' "$tmp/webhook.log")" = 1 \
+       -a "$(grep -c '^{.*"no.altinn.broker.published".*312345678' "$tmp/webhook.log")" = 1
+kill "$whpid" 2>/dev/null; wait "$whpid" 2>/dev/null
+
+req POST /_emulator/knobs --data '{"virusScan":false}'
+init "$(init_body 0192:999888777 '["0192:312345678"]' "" demo-resource)"
+cut=$(jbody .fileTransferId)
+head -c 3000000 /dev/urandom > "$tmp/big"
+req POST /_emulator/faults --data '{"endpoint":"upload","kind":"reset","afterBytes":1000000}'
+req POST /broker/api/v1/filetransfer/$cut/upload -H "$GW" -H 'Content-Type: application/octet-stream' -T "$tmp/big" -X POST
+req GET /broker/api/v1/filetransfer/$cut -H "$GW"
+check "connection reset mid-upload leaves UploadStarted and no stray files" \
+  test "$(jbody .fileTransferStatus)" = UploadStarted -a "$(ls "$tmp/data" | grep -c part)" = 0
+req POST /broker/api/v1/filetransfer/$cut/upload -H "$GW" -H 'Content-Type: application/octet-stream' -T "$tmp/big" -X POST
+check "retrying the upload then succeeds" test "$code" = 200
+req POST /_emulator/faults --data '{"endpoint":"download","kind":"truncate","afterBytes":1000}'
+req GET /broker/api/v1/filetransfer/$cut/download -H "$PA"
+check "truncate fault ends the download body after 1000 bytes" test "$(stat -c %s "$tmp/body")" = 1000
+req GET /broker/api/v1/filetransfer/$cut/download -H "$PA"
+check "next download is whole again" test "$code" = 200 -a "$(cmp -s "$tmp/body" "$tmp/big" && echo same)" = same
+
+req POST /_emulator/clock --data '{"advance":"P31D"}'
+sleep 0.3
+req GET /broker/api/v1/filetransfer/$cut -H "$GW"
+check "after the 30-day TTL the transfer is Purged and its bytes deleted" \
+  test "$(jbody .fileTransferStatus)" = Purged -a "$(ls "$tmp/data" | grep -c "$cut")" = 0
+req GET /broker/api/v1/filetransfer/$cut/download -H "$PA"
+check "download of a purged transfer -> 403 BRO-00007" test "$code" = 403 -a "$(jbody .code)" = BRO-00007
+
 # ---- shutdown ----
 kill -TERM "$pid"
 wait "$pid"
