@@ -8,6 +8,7 @@ ab_core_sources = \
 
 # The admin CLI
 bin_PROGRAMS += plugin/altinn-broker
-plugin_altinn_broker_SOURCES = plugin/altinn_broker_cli.c
+plugin_altinn_broker_SOURCES = plugin/altinn_broker_cli.c plugin/cli.h \
+	plugin/cli_check.c plugin/cli_transfer.c
 plugin_altinn_broker_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 plugin_altinn_broker_LDADD = plugin/libabcore.la
