@@ -56,6 +56,23 @@ bool emu_broker_party(const char *s, char org[16])
   return true;
 }
 
+void emu_broker_upload_stored(emu_transfer *t, int64_t size, const char md5[33], bool tus)
+{
+  t->has_file = true;
+  t->size = size;
+  memcpy(t->stored_md5, md5, sizeof t->stored_md5);
+  if (!t->checksum_given)
+    memcpy(t->checksum, md5, sizeof t->checksum); /* the service fills in the computed MD5 */
+  emu_knobs k;
+  emu_knobs_get(&k);
+  if ((k.virus_scan && t->use_virus_scan) || (tus && t->checksum_given)) {
+    t->processing_due = emu_clock_now_us() + (int64_t)k.upload_processing_delay_ms * 1000;
+    emu_store_set_status(t, EMU_FT_UPLOAD_PROCESSING, NULL);
+  } else {
+    emu_store_set_status(t, EMU_FT_PUBLISHED, NULL);
+  }
+}
+
 static void add_time(cJSON *o, const char *key, int64_t us)
 {
   if (us == 0) {

@@ -26,6 +26,12 @@ long emu_broker_recipient(const emu_request *r, const emu_transfer *t);
  * digits>" and extracts the organisation number. */
 bool emu_broker_party(const char *s, char org[16]);
 
+/* The bytes of t are in place (emu_store_file_path): records size and MD5
+ * and moves t on. Published at once, unless a virus scan is due (knob
+ * virusScan and useVirusScan) or, for TUS, a checksum must be verified
+ * asynchronously: then UploadProcessing until the worker decides. */
+void emu_broker_upload_stored(emu_transfer *t, int64_t size, const char md5[33], bool tus);
+
 /* Overview (details=false) or details view of t (§3.4, §3.5). */
 cJSON *emu_broker_transfer_json(const emu_transfer *t, bool details);
 

@@ -79,6 +79,7 @@ static void upload_begin(emu_request *r)
   if (t->status == EMU_FT_INITIALIZED)
     emu_store_set_status(t, EMU_FT_UPLOAD_STARTED, NULL);
   t->uploads_active++;
+  t->last_upload_activity = emu_clock_now_us();
   s->counted = true;
 out:
   emu_store_unlock();
@@ -164,19 +165,7 @@ static void upload_finish(emu_request *r)
     goto out;
   }
   free(final);
-  t->has_file = true;
-  t->size = s->bytes;
-  memcpy(t->stored_md5, md5, sizeof t->stored_md5);
-  if (!t->checksum_given)
-    memcpy(t->checksum, md5, sizeof t->checksum); /* the service fills in the computed MD5 */
-  emu_knobs k;
-  emu_knobs_get(&k);
-  if (k.virus_scan && t->use_virus_scan) {
-    t->processing_due = emu_clock_now_us() + (int64_t)k.upload_processing_delay_ms * 1000;
-    emu_store_set_status(t, EMU_FT_UPLOAD_PROCESSING, NULL);
-  } else {
-    emu_store_set_status(t, EMU_FT_PUBLISHED, NULL);
-  }
+  emu_broker_upload_stored(t, s->bytes, md5, false);
   cJSON *resp = cJSON_CreateObject();
   cJSON_AddStringToObject(resp, "fileTransferId", t->id);
   emu_reply_json(r, 200, resp);

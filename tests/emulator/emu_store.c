@@ -13,6 +13,7 @@
 
 #include "emu_clock.h"
 #include "emu_events.h"
+#include "emu_tus.h"
 #include "emu_util.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -102,6 +103,7 @@ void emu_store_unlock(void) { pthread_mutex_unlock(&mu); }
 
 static void free_transfer(emu_transfer *t)
 {
+  emu_tus_free(t->tus);
   free(t->file_name);
   free(t->ref);
   free(t->sender);

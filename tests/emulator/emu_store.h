@@ -80,7 +80,8 @@ typedef struct emu_transfer {
   size_t nrhist, caprhist;
   bool has_file;
   int uploads_active;       /* streamed/TUS uploads currently writing */
-  void *tus;                /* emu_tus.c state, NULL when no TUS upload */
+  int64_t last_upload_activity; /* emulated time of the last upload byte (stuck-upload job) */
+  struct emu_tus *tus;      /* emu_tus.c state, NULL when no TUS upload */
 } emu_transfer;
 
 int emu_store_init(const char *data_dir);

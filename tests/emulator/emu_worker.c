@@ -1,7 +1,10 @@
 /* emu_worker.c - see emu_worker.h.
  *
- * The "virus scan" looks for the EICAR test signature in the stored bytes.
- * The file is scanned without the store lock held (it may be large), then
+ * Also fails uploads stuck in UploadStarted for 24 h without activity.
+ * The result of UploadProcessing: a checksum given at initialize that does
+ * not match the stored bytes fails the transfer (how TUS uploads are
+ * checked); otherwise, when scanning is on, the "virus scan" looks for the
+ * EICAR test signature in the stored bytes. The file is scanned without the store lock held (it may be large), then
  * the result is applied if the transfer is still waiting for it.
  */
 #include "emu_worker.h"
@@ -11,13 +14,17 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "emu_clock.h"
+#include "emu_config.h"
 #include "emu_store.h"
+#include "emu_tus.h"
 #include "emu_util.h"
 
 #define TICK_MS 50
+#define STUCK_US ((int64_t)24 * 3600 * 1000000)
 #define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
 static pthread_t thread;
@@ -74,12 +81,18 @@ static void process_uploads(void)
     emu_store_unlock();
     if (!path)
       continue;
+    emu_knobs k;
+    emu_knobs_get(&k);
     bool bad = infected(path);
     free(path);
     emu_store_lock();
     t = emu_store_get(due[i]);
     if (t && t->status == EMU_FT_UPLOAD_PROCESSING) {
-      if (bad) {
+      if (t->checksum_given && strcasecmp(t->checksum, t->stored_md5) != 0) {
+        /* TUS uploads have their MD5 checked here, asynchronously */
+        emu_store_delete_file(t);
+        emu_store_set_status(t, EMU_FT_FAILED, "Checksum mismatch");
+      } else if (bad && k.virus_scan && t->use_virus_scan) {
         emu_store_delete_file(t); /* blob deleted, status Failed (not Purged) */
         emu_store_set_status(t, EMU_FT_FAILED,
                              "Malware scan failed: Malicious. Extra details: "
@@ -102,6 +115,15 @@ static void purge_due(void)
     emu_transfer *t = emu_store_at(i);
     if (t->status == EMU_FT_PURGED)
       continue;
+    if (t->status == EMU_FT_UPLOAD_STARTED && t->uploads_active == 0 && t->last_upload_activity &&
+        now - t->last_upload_activity >= STUCK_US) {
+      /* an upload that stopped mid-way and was not resumed for 24 h */
+      emu_tus_free(t->tus);
+      t->tus = NULL;
+      emu_store_set_status(t, EMU_FT_FAILED,
+                           "File transfer was stuck in UploadStarted as it failed upload mid-request.");
+      continue;
+    }
     if (t->status == EMU_FT_ALL_CONFIRMED && t->purge_due && now >= t->purge_due) {
       emu_store_purge(t);
       continue;

@@ -24,6 +24,7 @@ tests_emulator_altinn_emulator_SOURCES = \
 	tests/emulator/emu_broker_upload.c \
 	tests/emulator/emu_broker_query.c \
 	tests/emulator/emu_broker_download.c \
+	tests/emulator/emu_tus.c tests/emulator/emu_tus.h \
 	tests/emulator/emu_events.c tests/emulator/emu_events.h \
 	tests/emulator/emu_events_api.c \
 	tests/emulator/emu_inspect.c

@@ -66,6 +66,15 @@ body() { cat "$tmp/body"; }
 jbody() { jq -r "$1" "$tmp/body" 2>/dev/null; }
 header() { grep -i "^$1:" "$tmp/hdr" | head -1 | sed 's/^[^:]*: *//' | tr -d '\r'; }
 
+# wait_status ID STATUS: polls the overview (as the gateway org) for up to 3 s
+wait_status() {
+  for _ in $(seq 1 60); do
+    req GET /broker/api/v1/filetransfer/$1 -H "$GW"
+    [ "$(jbody .fileTransferStatus)" = "$2" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 GW_ID=11111111-1111-4111-8111-111111111111
 PA_ID=22222222-2222-4222-8222-222222222222
@@ -268,9 +277,11 @@ req POST /events/api/v1/subscriptions -H "$PA" -H 'Content-Type: application/jso
 check "subscribe -> 201 with Location /events/api/v1/subscription/{id}" \
   test "$code" = 201 -a -n "$(header Location | grep -E '^/events/api/v1/subscription/[0-9]+$')"
 sub=$(jbody .id)
-for _ in $(seq 1 60); do grep -q validatesubscription "$tmp/webhook.log" 2>/dev/null && break; sleep 0.05; done
-sleep 0.2
-req GET /events/api/v1/subscriptions/$sub -H "$PA"
+for _ in $(seq 1 60); do
+  req GET /events/api/v1/subscriptions/$sub -H "$PA"
+  [ "$(jbody .validated)" = true ] && break
+  sleep 0.05
+done
 check "validation handshake answered -> subscription validated" test "$code" = 200 -a "$(jbody .validated)" = true
 req POST /events/api/v1/subscriptions -H "$GW" -H 'Content-Type: application/json' \
   --data '{"endPoint":"https://example.invalid/x","resourceFilter":"urn:altinn:resource:demo-resource","subjectFilter":"urn:altinn:organization:identifier-no:312345678"}'
@@ -281,16 +292,13 @@ scanned=$(jbody .fileTransferId)
 req POST /broker/api/v1/filetransfer/$scanned/upload -H "$GW" -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/file"
 req GET /broker/api/v1/filetransfer/$scanned -H "$GW"
 check "virus-scanned upload -> UploadProcessing first" test "$(jbody .fileTransferStatus)" = UploadProcessing
-sleep 0.5
-req GET /broker/api/v1/filetransfer/$scanned -H "$GW"
-check "... then Published after the processing delay" test "$(jbody .fileTransferStatus)" = Published
+check "... then Published after the processing delay" wait_status $scanned Published
 
 init "$(init_body 0192:999888777 '["0192:312345678"]' "" demo-resource | sed 's/"disableVirusScan":true/"disableVirusScan":false/')"
 mal=$(jbody .fileTransferId)
 printf '%s' 'padding X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H* padding' > "$tmp/eicar"
 req POST /broker/api/v1/filetransfer/$mal/upload -H "$GW" -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/eicar"
-sleep 0.5
-req GET /broker/api/v1/filetransfer/$mal -H "$GW"
+wait_status $mal Failed
 check "EICAR content -> Failed 'Malware scan failed'" \
   test "$(jbody .fileTransferStatus)" = Failed -a -n "$(jbody .fileTransferStatusText | grep '^Malware scan failed')"
 
@@ -319,9 +327,57 @@ check "truncate fault ends the download body after 1000 bytes" test "$(stat -c %
 req GET /broker/api/v1/filetransfer/$cut/download -H "$PA"
 check "next download is whole again" test "$code" = 200 -a "$(cmp -s "$tmp/body" "$tmp/big" && echo same)" = same
 
+# ---- TUS 1.0.0 ----
+TUS=/broker/api/v1/filetransfer/upload/tus
+T='Tus-Resumable: 1.0.0'
+O='Content-Type: application/offset+octet-stream'
+bigmd5=$(md5sum < "$tmp/big" | cut -d' ' -f1)
+init "$(init_body 0192:999888777 '["0192:312345678"]' "$bigmd5" demo-resource)"
+tus=$(jbody .fileTransferId)
+req OPTIONS $TUS/$tus -H "$GW"
+check "TUS OPTIONS -> 204 with Tus-Version and concatenation extension" \
+  test "$code" = 204 -a "$(header Tus-Version)" = 1.0.0 -a -n "$(header Tus-Extension | grep concatenation)"
+req POST $TUS/$tus -H "$GW" -H 'Upload-Length: 3000000'
+check "TUS request without Tus-Resumable -> 412" test "$code" = 412
+req POST $TUS/$tus -H "$GW" -H "$T" -H 'Upload-Length: 3000000'
+check "TUS create -> 201 Location, transfer UploadStarted" \
+  test "$code" = 201 -a "$(header Location)" = "$TUS/$tus"
+head -c 1000000 "$tmp/big" > "$tmp/part1"; tail -c 2000000 "$tmp/big" > "$tmp/part2"
+req PATCH $TUS/$tus -H "$GW" -H "$T" -H "$O" -H 'Upload-Offset: 0' --data-binary @"$tmp/part1"
+check "TUS PATCH -> 204 Upload-Offset 1000000" test "$code" = 204 -a "$(header Upload-Offset)" = 1000000
+req HEAD $TUS/$tus -H "$GW" -H "$T" -I
+check "TUS HEAD -> resume point" test "$code" = 200 -a "$(header Upload-Offset)" = 1000000 -a "$(header Upload-Length)" = 3000000
+req PATCH $TUS/$tus -H "$GW" -H "$T" -H "$O" -H 'Upload-Offset: 0' --data-binary x
+check "TUS PATCH at a stale offset -> 409" test "$code" = 409
+req PATCH $TUS/$tus -H "$GW" -H "$T" -H "$O" -H 'Upload-Offset: 1000000' -H 'Upload-Checksum: md5 AAAA' --data-binary @"$tmp/part2"
+check "TUS PATCH with Upload-Checksum -> 460 (the service's quirk)" test "$code" = 460
+req PATCH $TUS/$tus -H "$GW" -H "$T" -H "$O" -H 'Upload-Offset: 1000000' --data-binary @"$tmp/part2"
+check "TUS final PATCH -> 204 Upload-Offset 3000000" test "$code" = 204 -a "$(header Upload-Offset)" = 3000000
+req PATCH $TUS/$tus -H "$GW" -H "$T" -H "$O" -H 'Upload-Offset: 3000000' --data-binary ''
+check "TUS PATCH at the end of a complete upload -> 204 (idempotent)" test "$code" = 204
+wait_status $tus Published
+req GET /broker/api/v1/filetransfer/$tus/details -H "$GW"
+check "TUS with checksum: UploadProcessing (async MD5) then Published" \
+  test "$(jbody '[.fileTransferStatusHistory[].fileTransferStatus] | join(",")')" = "Initialized,UploadStarted,UploadProcessing,Published" \
+       -a "$(jbody .fileTransferSize)" = 3000000
+init "$(init_body 0192:999888777 '["0192:312345678"]' "" demo-resource)"
+cc=$(jbody .fileTransferId)
+req POST $TUS/$cc -H "$GW" -H "$T" -H 'Upload-Concat: partial' -H 'Upload-Length: 2000000'
+l2=$(header Location)
+req POST $TUS/$cc -H "$GW" -H "$T" -H 'Upload-Concat: partial' -H 'Upload-Length: 1000000'
+l1=$(header Location)
+check "TUS partial create -> Location .../partial/<32 hex>" test "$code" = 201 -a -n "$(echo "$l1" | grep -E "/$cc/partial/[0-9a-f]{32}$")"
+req PATCH "$l2" -H "$GW" -H "$T" -H "$O" -H 'Upload-Offset: 0' --data-binary @"$tmp/part2"
+req PATCH "$l1" -H "$GW" -H "$T" -H "$O" -H 'Upload-Offset: 0' --data-binary @"$tmp/part1"
+req POST $TUS/$cc -H "$GW" -H "$T" -H "Upload-Concat: final;$l1 $l2"
+check "TUS final concatenation -> 201" test "$code" = 201
+wait_status $cc Published
+req GET /broker/api/v1/filetransfer/$cc/download -H "$PA"
+check "concatenated upload is Published with the parts in Upload-Concat order" \
+  test "$code" = 200 -a "$(md5sum < "$tmp/body" | cut -d' ' -f1)" = "$bigmd5"
+
 req POST /_emulator/clock --data '{"advance":"P31D"}'
-sleep 0.3
-req GET /broker/api/v1/filetransfer/$cut -H "$GW"
+wait_status $cut Purged
 check "after the 30-day TTL the transfer is Purged and its bytes deleted" \
   test "$(jbody .fileTransferStatus)" = Purged -a "$(ls "$tmp/data" | grep -c "$cut")" = 0
 req GET /broker/api/v1/filetransfer/$cut/download -H "$PA"
