@@ -3,12 +3,21 @@
 #
 # Builds out of tree in _build/default and, with --sanitizers, again in
 # _build/asan (ASan + UBSan), runs `make check` in each, and ends with one
-# line: "N passed, N failed, N skipped (T test scripts)".
+# line: "N passed, N failed, N skipped (T test scripts)". With --distcheck,
+# `make distcheck` (tarball builds and passes its own make check) counts as
+# one more test.
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
 builds="default"
-[ "${1:-}" = "--sanitizers" ] && builds="default asan"
+distcheck=no
+for arg in "$@"; do
+  case $arg in
+    --sanitizers) builds="default asan" ;;
+    --distcheck) distcheck=yes ;;
+    *) echo "usage: tests/run-all.sh [--sanitizers] [--distcheck]" >&2; exit 2 ;;
+  esac
+done
 
 if [ ! -x configure ] || [ configure.ac -nt configure ]; then
   autoreconf -fi || { echo "0 passed, 1 failed, 0 skipped (autoreconf failed)"; exit 1; }
@@ -37,5 +46,13 @@ for b in $builds; do
   total_pass=$((total_pass + $1)); total_fail=$((total_fail + $3)); total_skip=$((total_skip + $5))
   total_scripts=$((total_scripts + $(echo "$7" | tr -d '(')))
 done
+if [ "$distcheck" = yes ]; then
+  echo "=== make distcheck"
+  if make -C "$src/_build/default" distcheck >"$src/_build/default/distcheck.out" 2>&1; then
+    echo "PASS: make distcheck"; total_pass=$((total_pass + 1))
+  else
+    tail -n 40 "$src/_build/default/distcheck.out"; echo "FAIL: make distcheck"; total_fail=$((total_fail + 1))
+  fi
+fi
 echo "$total_pass passed, $total_fail failed, $total_skip skipped ($total_scripts test scripts; builds: $builds)"
 [ "$total_fail" -eq 0 ]
