@@ -3,8 +3,8 @@
 # ProFTPD with mod_altinn_broker on 127.0.0.1, backed by the Altinn emulator
 # (the embedded default; production config points at TT02 or production).
 #
-#   sudo packaging/quickstart.sh          install packages, build, start, print how to connect
-#   sudo packaging/quickstart.sh stop     stop the demo
+#   packaging/quickstart.sh          (as root) install packages, build, start, print how to connect
+#   packaging/quickstart.sh stop     stop the demo
 #
 # Everything lives in ./run/demo; connection details go to
 # ./run/demo/connection.env (shell-sourceable).
@@ -19,7 +19,7 @@ stop_demo() {
     rm -f "$p"
   done
 }
-if [ "${1:-}" = stop ]; then stop_demo; echo "demo stopped"; exit 0; fi
+if [ "${1:-}" = stop ]; then stop_demo; sleep 0.2; echo "demo stopped"; exit 0; fi
 
 if [ "$(id -u)" != 0 ]; then
   echo "quickstart: run as root (sudo): it installs packages and starts ProFTPD, which switches users" >&2
@@ -61,5 +61,5 @@ Connect (key auth; password "$GW_PASSWORD" also works):
 Connection details: $demo/connection.env   (. it; then: \$GW_SFTP)
 Send a file to the gateway as the partner org: \$GW_PARTNER_CLI send /outbox FILE
 What the Broker recorded: curl --cacert $GW_CA $GW_EMULATOR/_emulator/state
-Stop: sudo packaging/quickstart.sh stop
+Stop: packaging/quickstart.sh stop
 MSG
