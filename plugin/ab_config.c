@@ -1,16 +1,15 @@
 /* ab_config.c - parsing and checking the AltinnBroker* directives
  * (see ab_config.h for the syntax). */
 #include "ab_config.h"
+#include "ab_secret.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_ITEMS 64
 
@@ -25,15 +24,13 @@ static void free_list(char **items, size_t n) {
   free(items);
 }
 
-static void free_secret(char *p, size_t len) {
-  if (p != NULL) {
-    /* Key bytes: wipe before the memory goes back to the allocator. */
-    volatile char *v = p;
-    for (size_t i = 0; i < len; i++) {
-      v[i] = 0;
-    }
-    free(p);
-  }
+static void free_client(ab_client_cfg *c) {
+  free(c->name); free(c->client_id); free(c->org); free(c->kid);
+  free(c->key_path); free(c->key_password_path); free(c->cert_path);
+  free(c->jwk_path); free(c->p12_path); free(c->p12_password_path);
+  free(c->alg); free(c->resource); free(c->systemuser_org); free(c->external_ref);
+  free(c->scope); free(c->source);
+  ab_key_free(c->key);
 }
 
 void ab_config_free(ab_config *cfg) {
@@ -41,10 +38,7 @@ void ab_config_free(ab_config *cfg) {
     return;
   }
   for (size_t i = 0; i < cfg->n_clients; i++) {
-    ab_client_cfg *c = &cfg->clients[i];
-    free(c->name); free(c->client_id); free(c->org); free(c->kid);
-    free(c->key_path); free(c->systemuser_org); free(c->scope); free(c->source);
-    free_secret(c->key_pem, c->key_pem_len);
+    free_client(&cfg->clients[i]);
   }
   free(cfg->clients);
   for (size_t i = 0; i < cfg->n_mounts; i++) {
@@ -156,11 +150,66 @@ static const char *split_kv(const char *arg, char *key, size_t keysz) {
   return eq + 1;
 }
 
+/* A client setting that holds an absolute file path. */
+static int set_path(char **slot, const char *key, const char *v, const char *source,
+                    ab_error *err) {
+  if (v[0] != '/') {
+    char what[64];
+    snprintf(what, sizeof(what), "%s", key);
+    return fail(err, source, "AltinnBrokerClient: %s= must be an absolute path, got '%s'", what, v);
+  }
+  return replace(slot, v) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+}
+
+static int client_setting(ab_client_cfg *c, const char *key, const char *v,
+                          const char *source, ab_error *err) {
+  static const struct {
+    const char *key;
+    size_t off;
+  } paths[] = {
+    { "key", offsetof(ab_client_cfg, key_path) },
+    { "key-password-file", offsetof(ab_client_cfg, key_password_path) },
+    { "cert", offsetof(ab_client_cfg, cert_path) },
+    { "jwk", offsetof(ab_client_cfg, jwk_path) },
+    { "p12", offsetof(ab_client_cfg, p12_path) },
+    { "p12-password-file", offsetof(ab_client_cfg, p12_password_path) },
+  }, texts[] = {
+    { "client-id", offsetof(ab_client_cfg, client_id) },
+    { "kid", offsetof(ab_client_cfg, kid) },
+    { "alg", offsetof(ab_client_cfg, alg) },
+    { "scope", offsetof(ab_client_cfg, scope) },
+    { "resource", offsetof(ab_client_cfg, resource) },
+    { "external-ref", offsetof(ab_client_cfg, external_ref) },
+  };
+  for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+    if (strcmp(key, paths[i].key) == 0) {
+      return set_path((char **) ((char *) c + paths[i].off), key, v, source, err);
+    }
+  }
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    if (strcmp(key, texts[i].key) == 0) {
+      return replace((char **) ((char *) c + texts[i].off), v) == 0
+                 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+    }
+  }
+  if (strcmp(key, "org") == 0 || strcmp(key, "systemuser-org") == 0) {
+    if (!is_digits(v, 9)) {
+      return fail(err, source, "AltinnBrokerClient: %s must be a 9-digit organisation number, "
+                  "got '%s'", key, v);
+    }
+    return replace(strcmp(key, "org") == 0 ? &c->org : &c->systemuser_org, v) == 0
+               ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+  }
+  return fail(err, source, "AltinnBrokerClient: unknown setting '%s' (known: client-id, org, "
+              "key, kid, key-password-file, cert, jwk, p12, p12-password-file, alg, scope, "
+              "resource, systemuser-org, external-ref)%s", key, NULL);
+}
+
 static int client_directive(ab_config *cfg, int argc, const char *const *argv,
                             const char *source, ab_error *err) {
   if (argc < 2) {
     return fail(err, source, "AltinnBrokerClient needs a name and key=value settings "
-                "(client-id=, org=, key=, kid=)%s%s", NULL, NULL);
+                "(client-id=, org=, and key=+kid=, jwk= or p12=)%s%s", NULL, NULL);
   }
   for (size_t i = 0; i < cfg->n_clients; i++) {
     if (strcmp(cfg->clients[i].name, argv[0]) == 0) {
@@ -172,47 +221,31 @@ static int client_directive(ab_config *cfg, int argc, const char *const *argv,
   memset(&c, 0, sizeof(c));
   c.name = strdup(argv[0]);
   c.source = strdup(source ? source : "");
-  int rc = 0;
+  int rc = c.name == NULL || c.source == NULL ? ab_error_set(err, ENOMEM, "out of memory") : 0;
   for (int i = 1; i < argc && rc == 0; i++) {
     char key[32];
     const char *v = split_kv(argv[i], key, sizeof(key));
     if (v == NULL || *v == '\0') {
       rc = fail(err, source, "AltinnBrokerClient: expected key=value, got '%s'", argv[i], NULL);
-    } else if (strcmp(key, "client-id") == 0) {
-      rc = replace(&c.client_id, v);
-    } else if (strcmp(key, "org") == 0) {
-      if (!is_digits(v, 9)) {
-        rc = fail(err, source, "AltinnBrokerClient: org must be a 9-digit organisation number, got '%s'", v, NULL);
-      } else {
-        rc = replace(&c.org, v);
-      }
-    } else if (strcmp(key, "key") == 0) {
-      if (v[0] != '/') {
-        rc = fail(err, source, "AltinnBrokerClient: key must be an absolute path, got '%s'", v, NULL);
-      } else {
-        rc = replace(&c.key_path, v);
-      }
-    } else if (strcmp(key, "kid") == 0) {
-      rc = replace(&c.kid, v);
-    } else if (strcmp(key, "systemuser-org") == 0) {
-      if (!is_digits(v, 9)) {
-        rc = fail(err, source, "AltinnBrokerClient: systemuser-org must be a 9-digit organisation number, got '%s'", v, NULL);
-      } else {
-        rc = replace(&c.systemuser_org, v);
-      }
-    } else if (strcmp(key, "scope") == 0) {
-      rc = replace(&c.scope, v);
     } else {
-      rc = fail(err, source, "AltinnBrokerClient: unknown setting '%s' (known: client-id, org, key, kid, systemuser-org, scope)", key, NULL);
+      rc = client_setting(&c, key, v, source, err);
     }
   }
   if (rc == 0) {
     const char *missing = c.client_id == NULL ? "client-id"
                         : c.org == NULL ? "org"
-                        : c.key_path == NULL ? "key"
-                        : c.kid == NULL ? "kid" : NULL;
+                        : c.key_path == NULL && c.jwk_path == NULL && c.p12_path == NULL
+                        ? "key= (with kid=), jwk= or p12" : NULL;
     if (missing != NULL) {
       rc = fail(err, source, "AltinnBrokerClient '%s': missing %s=", argv[0], missing);
+    } else if (c.external_ref != NULL && c.systemuser_org == NULL) {
+      rc = fail(err, source, "AltinnBrokerClient '%s': external-ref= belongs to a system user; "
+                "add systemuser-org=%s", argv[0], NULL);
+    } else {
+      ab_key_source ks = ab_config_key_source(&c);
+      if (ab_key_source_check(&ks, err) < 0) {
+        rc = ab_error_prefix(err, "%s: AltinnBrokerClient '%s'", source ? source : "", argv[0]);
+      }
     }
   }
   if (rc == 0) {
@@ -225,12 +258,8 @@ static int client_directive(ab_config *cfg, int argc, const char *const *argv,
       return 0;
     }
   }
-  free(c.name); free(c.client_id); free(c.org); free(c.kid); free(c.key_path);
-  free(c.systemuser_org); free(c.scope); free(c.source);
-  if (err != NULL && err->err_no == 0) {
-    ab_error_set(err, ENOMEM, "out of memory");
-  }
-  return -1;
+  free_client(&c);
+  return rc;
 }
 
 static void free_mount(ab_mount_cfg *m) {
@@ -469,64 +498,86 @@ int ab_config_finish(ab_config *cfg, ab_error *err) {
   return 0;
 }
 
-/* Reads a whole small file into memory. */
-static int read_file(const char *path, char **out, size_t *len, int secret,
-                     const char *what, ab_error *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    return ab_error_set(err, errno, "cannot open %s %s: %s", what, path, strerror(errno));
+/* Reads a public file (the CA bundle) into memory. */
+static int read_public_file(const char *path, char **out, size_t *len, ab_error *err) {
+  FILE *f = fopen(path, "re");
+  if (f == NULL) {
+    return ab_error_set(err, errno, "cannot open %s: %s", path, strerror(errno));
   }
-  struct stat st;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return ab_error_set(err, EINVAL, "%s %s is not a regular file", what, path);
-  }
-  if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    close(fd);
-    return ab_error_set(err, EACCES, "%s %s is readable by group or others (mode %04o); "
-                        "make it readable by its owner only: chmod 600 %s",
-                        what, path, (unsigned) (st.st_mode & 07777), path);
-  }
-  if (st.st_size > 1024 * 1024) {
-    close(fd);
-    return ab_error_set(err, EFBIG, "%s %s is larger than 1 MiB", what, path);
-  }
-  char *buf = malloc((size_t) st.st_size + 1);
-  if (buf == NULL) {
-    close(fd);
-    return ab_error_set(err, ENOMEM, "out of memory");
-  }
-  size_t got = 0;
-  while (got < (size_t) st.st_size) {
-    ssize_t n = read(fd, buf + got, (size_t) st.st_size - got);
-    if (n <= 0) {
+  size_t cap = 65536, n = 0;
+  char *buf = malloc(cap + 1);
+  while (buf != NULL) {
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (n < cap || cap >= 16 * 1024 * 1024) {
       break;
     }
-    got += (size_t) n;
+    char *grown = realloc(buf, 2 * cap + 1);
+    if (grown == NULL) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = grown;
+    cap *= 2;
   }
-  close(fd);
-  buf[got] = '\0';
+  fclose(f);
+  if (buf == NULL) {
+    return ab_error_set(err, ENOMEM, "out of memory reading %s", path);
+  }
+  buf[n] = '\0';
   *out = buf;
-  *len = got;
+  *len = n;
+  return 0;
+}
+
+ab_key_source ab_config_key_source(const ab_client_cfg *c) {
+  ab_key_source ks = {
+    .key_path = c->key_path, .key_password_path = c->key_password_path,
+    .cert_path = c->cert_path, .jwk_path = c->jwk_path, .p12_path = c->p12_path,
+    .p12_password_path = c->p12_password_path, .kid = c->kid, .alg = c->alg,
+  };
+  return ks;
+}
+
+int ab_config_load_client_key(ab_client_cfg *c, ab_error *err) {
+  if (c->key != NULL) {
+    return 0;
+  }
+  ab_key_source ks = ab_config_key_source(c);
+  c->key = ab_key_load(&ks, err);
+  if (c->key == NULL) {
+    return ab_error_prefix(err, "%s: AltinnBrokerClient %s", c->source, c->name);
+  }
   return 0;
 }
 
 int ab_config_load_secrets(ab_config *cfg, ab_error *err) {
   for (size_t i = 0; i < cfg->n_clients; i++) {
-    ab_client_cfg *c = &cfg->clients[i];
-    if (c->key_pem != NULL) {
-      continue;
-    }
-    if (read_file(c->key_path, &c->key_pem, &c->key_pem_len, 1, "private key", err) < 0) {
-      return ab_error_prefix(err, "%s: AltinnBrokerClient %s", c->source, c->name);
+    if (ab_config_load_client_key(&cfg->clients[i], err) < 0) {
+      return -1;
     }
   }
   if (cfg->ca_file != NULL && cfg->ca_pem == NULL) {
-    if (read_file(cfg->ca_file, &cfg->ca_pem, &cfg->ca_pem_len, 0, "CA certificate", err) < 0) {
+    if (read_public_file(cfg->ca_file, &cfg->ca_pem, &cfg->ca_pem_len, err) < 0) {
       return ab_error_prefix(err, "AltinnBrokerCACertificate");
     }
   }
   return 0;
+}
+
+void ab_config_auth(const ab_config *cfg, const ab_client_cfg *c, const char *scope,
+                    ab_auth_config *out) {
+  memset(out, 0, sizeof(*out));
+  out->client_id = c->client_id;
+  out->key = c->key;
+  out->audience = cfg->maskinporten_issuer;
+  out->token_url = cfg->token_url;
+  out->exchange_url = cfg->exchange_url;
+  out->scope = scope;
+  out->resource = c->resource;
+  out->systemuser_org = c->systemuser_org;
+  out->external_ref = c->external_ref;
 }
 
 /* Splits a config line into words; "double quotes" group words. Returns the

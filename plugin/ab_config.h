@@ -11,8 +11,14 @@
  *   AltinnBrokerCACertificate /path/ca.pem                (extra trust; default: system CAs)
  *   AltinnBrokerSpoolDir      /var/spool/altinn-broker
  *   AltinnBrokerStateDir      /var/lib/altinn-broker
- *   AltinnBrokerClient <name> client-id=<id> org=<9 digits> key=<pem file> kid=<key id>
- *                             [systemuser-org=<9 digits>] [scope="..."]
+ *   AltinnBrokerClient <name> client-id=<id> org=<9 digits> CREDENTIAL
+ *                             [alg=RS256|RS384|RS512] [scope="..."] [resource=<aud>]
+ *                             [systemuser-org=<9 digits> [external-ref=<ref>]]
+ *     CREDENTIAL, one of (see ab_key.h):
+ *       key=<pem file> kid=<key id> [key-password-file=<file>]   registered key
+ *       jwk=<jwk file> [kid=<key id>]                             registered key as JWK
+ *       p12=<pkcs12 file> [p12-password-file=<file>]              enterprise certificate
+ *       key=<pem file> cert=<pem chain> [key-password-file=]      enterprise certificate
  *   AltinnBrokerMount  <path> client=<name> resource=<id> direction=outbox|inbox
  *                             [recipients=0192:<org>[,0192:<org>...]] [users=<u1>[,<u2>...]]
  */
@@ -21,7 +27,9 @@
 
 #include <stddef.h>
 
+#include "ab_auth.h"
 #include "ab_error.h"
+#include "ab_key.h"
 
 typedef enum ab_direction {
   AB_OUTBOX = 1, /* files put here are sent through the Broker */
@@ -33,11 +41,18 @@ typedef struct ab_client_cfg {
   char *client_id;
   char *org;             /* our organisation number, 9 digits */
   char *kid;
-  char *key_path;
+  char *key_path;        /* key=: PEM private key */
+  char *key_password_path;
+  char *cert_path;       /* cert=: PEM chain for key= (enterprise certificate) */
+  char *jwk_path;
+  char *p12_path;
+  char *p12_password_path;
+  char *alg;             /* NULL = RS256 (or the JWK's alg) */
+  char *resource;        /* the grant's `resource` claim, NULL = none */
   char *systemuser_org;  /* NULL unless acting as a system user */
+  char *external_ref;    /* the system user's externalRef, NULL = none */
   char *scope;           /* NULL = derived from the mounts that use it */
-  char *key_pem;         /* key bytes, filled by ab_config_load_secrets */
-  size_t key_pem_len;
+  ab_key *key;           /* filled by ab_config_load_secrets */
   char *source;          /* "file:line" of the directive, for messages */
 } ab_client_cfg;
 
@@ -86,10 +101,22 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
  * one mount. Messages start with the offending directive's "file:line". */
 int ab_config_finish(ab_config *cfg, ab_error *err);
 
-/* Reads private keys and the CA file into memory. Refuses a key file that
- * group or others can read, or that is not a regular file. Call while the
+/* Loads every client's key or certificate (ab_key_load) and the CA file.
+ * Secret files must be regular files owned by the reading user (root, for
+ * the daemon) and closed to group and others (ab_secret.h). Call while the
  * process can still read them (before privileges are dropped). */
 int ab_config_load_secrets(ab_config *cfg, ab_error *err);
+
+/* Loads one client's key or certificate into c->key (no-op when loaded). */
+int ab_config_load_client_key(ab_client_cfg *c, ab_error *err);
+
+/* The key source described by a client's settings. */
+ab_key_source ab_config_key_source(const ab_client_cfg *c);
+
+/* Fills *out to authenticate as client c with `scope` (borrowed strings:
+ * cfg, c and scope must outlive the ab_auth built from it). */
+void ab_config_auth(const ab_config *cfg, const ab_client_cfg *c, const char *scope,
+                    ab_auth_config *out);
 
 /* Reads every AltinnBroker* directive from a ProFTPD configuration file
  * (other lines are ignored; `Include` is followed) and then runs

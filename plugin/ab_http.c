@@ -169,6 +169,7 @@ void ab_http_capture_header(ab_http_response *resp, const char *line, size_t len
     resp->location[0] = '\0';
     resp->upload_offset[0] = '\0';
     resp->content_range[0] = '\0';
+    resp->date[0] = '\0';
     return;
   }
   const char *colon = memchr(line, ':', len);
@@ -188,6 +189,7 @@ void ab_http_capture_header(ab_http_response *resp, const char *line, size_t len
     { "Location", offsetof(ab_http_response, location), sizeof(((ab_http_response *)0)->location) },
     { "Upload-Offset", offsetof(ab_http_response, upload_offset), sizeof(((ab_http_response *)0)->upload_offset) },
     { "Content-Range", offsetof(ab_http_response, content_range), sizeof(((ab_http_response *)0)->content_range) },
+    { "Date", offsetof(ab_http_response, date), sizeof(((ab_http_response *)0)->date) },
   };
   for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
     if (strlen(wanted[i].name) == name_len &&
@@ -311,11 +313,12 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userp) {
   return (size_t)n;
 }
 
-/* Common body of both request functions. src is NULL for in-memory bodies. */
+/* Common body of the request functions. src is NULL for in-memory bodies;
+ * timeout_ms 0 = no overall limit. */
 static int perform(ab_http *h, const char *method, const char *url,
                    const char *const *headers, const void *body, size_t body_len,
-                   fd_source *src, off_t src_len, ab_http_response *resp,
-                   ab_error *err) {
+                   fd_source *src, off_t src_len, long timeout_ms,
+                   ab_http_response *resp, ab_error *err) {
   memset(resp, 0, sizeof(*resp));
   CURL *c = h->curl;
   /* reset keeps live connections and caches, drops per-request options */
@@ -336,6 +339,9 @@ static int perform(ab_http *h, const char *method, const char *url,
   SET(CURLOPT_WRITEDATA, &sink);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, resp);
+  if (timeout_ms > 0) {
+    SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+  }
   if (src != NULL) {
     SET(CURLOPT_READFUNCTION, on_read);
     SET(CURLOPT_READDATA, src);
@@ -406,7 +412,14 @@ static int perform(ab_http *h, const char *method, const char *url,
 int ab_http_request(ab_http *h, const char *method, const char *url,
                     const char *const *headers, const void *body,
                     size_t body_len, ab_http_response *resp, ab_error *err) {
-  return perform(h, method, url, headers, body, body_len, NULL, 0, resp, err);
+  return perform(h, method, url, headers, body, body_len, NULL, 0, 0, resp, err);
+}
+
+int ab_http_request_within(ab_http *h, long timeout_ms, const char *method,
+                           const char *url, const char *const *headers,
+                           const void *body, size_t body_len,
+                           ab_http_response *resp, ab_error *err) {
+  return perform(h, method, url, headers, body, body_len, NULL, 0, timeout_ms, resp, err);
 }
 
 int ab_http_request_fd(ab_http *h, const char *method, const char *url,
@@ -417,5 +430,5 @@ int ab_http_request_fd(ab_http *h, const char *method, const char *url,
     return ab_error_set(err, EINVAL, "invalid upload region");
   }
   fd_source src = { fd, offset, length, 0 };
-  return perform(h, method, url, headers, NULL, 0, &src, length, resp, err);
+  return perform(h, method, url, headers, NULL, 0, &src, length, 0, resp, err);
 }

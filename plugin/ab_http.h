@@ -36,6 +36,7 @@ typedef struct ab_http_response {
   char location[1024];      /* Location header value, if any */
   char upload_offset[32];   /* Upload-Offset header (TUS), if any */
   char content_range[128];  /* Content-Range header, if any */
+  char date[64];            /* Date header, if any (the server's clock) */
 } ab_http_response;
 
 /* Creates a context; copies what it needs from opts. Returns NULL on OOM.
@@ -60,6 +61,15 @@ void ab_http_response_clear(ab_http_response *resp);
 int ab_http_request(ab_http *h, const char *method, const char *url,
                     const char *const *headers, const void *body,
                     size_t body_len, ab_http_response *resp, ab_error *err);
+
+/* As ab_http_request, but giving up when the whole exchange takes longer
+ * than timeout_ms (the error then says "timed out"). For small calls that
+ * should fail fast rather than hold a session: the Maskinporten token
+ * request and the Altinn token exchange. */
+int ab_http_request_within(ab_http *h, long timeout_ms, const char *method,
+                           const char *url, const char *const *headers,
+                           const void *body, size_t body_len,
+                           ab_http_response *resp, ab_error *err);
 
 /* As ab_http_request, sending `length` bytes read with pread() from fd
  * starting at `offset` as the body (streamed, never all in memory). */

@@ -1,4 +1,4 @@
-/* ab_jwt.c - RS256 compact JWS and claim reading (see ab_jwt.h). */
+/* ab_jwt.c - RS256/RS384/RS512 compact JWS and claim reading (see ab_jwt.h). */
 #include "ab_jwt.h"
 
 #include <errno.h>
@@ -25,8 +25,24 @@ static const char *openssl_reason(void) {
   return r != NULL ? r : "unknown OpenSSL error";
 }
 
-char *ab_jwt_sign_rs256(EVP_PKEY *key, const char *header_json,
-                        const char *payload_json, ab_error *err) {
+/* The digest of an RSASSA-PKCS1-v1_5 JWS algorithm, or NULL. */
+static const char *rs_digest(const char *alg) {
+  if (alg == NULL) {
+    return NULL;
+  }
+  return strcmp(alg, "RS256") == 0 ? "SHA256"
+       : strcmp(alg, "RS384") == 0 ? "SHA384"
+       : strcmp(alg, "RS512") == 0 ? "SHA512" : NULL;
+}
+
+char *ab_jwt_sign(EVP_PKEY *key, const char *alg, const char *header_json,
+                  const char *payload_json, ab_error *err) {
+  const char *digest = rs_digest(alg);
+  if (digest == NULL) {
+    ab_error_set(err, EINVAL, "unsupported JWT algorithm %s (RS256, RS384 or RS512)",
+                 alg != NULL ? alg : "(none)");
+    return NULL;
+  }
   char *h64 = ab_base64url_encode(header_json, strlen(header_json));
   char *p64 = ab_base64url_encode(payload_json, strlen(payload_json));
   char *input = NULL;
@@ -50,9 +66,9 @@ char *ab_jwt_sign_rs256(EVP_PKEY *key, const char *header_json,
 
   md = EVP_MD_CTX_new();
   if (md == NULL ||
-      EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
+      EVP_DigestSignInit_ex(md, NULL, digest, NULL, NULL, key, NULL) != 1 ||
       EVP_DigestSign(md, NULL, &sig_len, (const unsigned char *)input, input_len) != 1) {
-    ab_error_set(err, EINVAL, "cannot sign JWT with RS256: %s", openssl_reason());
+    ab_error_set(err, EINVAL, "cannot sign JWT with %s: %s", alg, openssl_reason());
     goto done;
   }
   sig = malloc(sig_len);
@@ -61,7 +77,7 @@ char *ab_jwt_sign_rs256(EVP_PKEY *key, const char *header_json,
     goto done;
   }
   if (EVP_DigestSign(md, sig, &sig_len, (const unsigned char *)input, input_len) != 1) {
-    ab_error_set(err, EINVAL, "cannot sign JWT with RS256: %s", openssl_reason());
+    ab_error_set(err, EINVAL, "cannot sign JWT with %s: %s", alg, openssl_reason());
     goto done;
   }
   s64 = ab_base64url_encode(sig, sig_len);
@@ -116,16 +132,16 @@ cJSON *ab_jwt_decode_payload(const char *jwt) {
   return obj;
 }
 
-int ab_jwt_read_exp(const char *jwt, time_t *exp) {
+int ab_jwt_read_time(const char *jwt, const char *claim, time_t *out) {
   cJSON *claims = ab_jwt_decode_payload(jwt);
   if (claims == NULL) {
     return -1;
   }
-  const cJSON *e = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(claims, claim);
   int rc = -1;
   if (cJSON_IsNumber(e) && isfinite(e->valuedouble) && e->valuedouble > 0 &&
       e->valuedouble < 253402300800.0 /* year 10000 */) {
-    *exp = (time_t)e->valuedouble;
+    *out = (time_t)e->valuedouble;
     rc = 0;
   }
   cJSON_Delete(claims);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "ab_json.h"
@@ -86,17 +87,17 @@ int ab_maskinporten_set_error(ab_error *err, const char *client_id,
                            client_id, description[0] != '\0' ? description : error);
 }
 
-char *ab_maskinporten_request(ab_http *h, const char *token_url,
-                              const char *client_id, const char *grant,
-                              ab_error *err) {
+int ab_maskinporten_request(ab_http *h, long timeout_ms, const char *token_url,
+                            const char *client_id, const char *grant,
+                            ab_mp_reply *out, ab_error *err) {
+  memset(out, 0, sizeof(*out));
   static const char prefix[] =
     "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=";
   /* A compact JWT only has [A-Za-z0-9_.-], which needs no form escaping. */
   size_t form_len = sizeof(prefix) - 1 + strlen(grant);
   char *form = malloc(form_len + 1);
   if (form == NULL) {
-    ab_error_set(err, ENOMEM, "out of memory building the token request");
-    return NULL;
+    return ab_error_set(err, ENOMEM, "out of memory building the token request");
   }
   snprintf(form, form_len + 1, "%s%s", prefix, grant);
   const char *headers[] = {
@@ -105,35 +106,43 @@ char *ab_maskinporten_request(ab_http *h, const char *token_url,
     NULL,
   };
   ab_http_response resp;
-  int rc = ab_http_request(h, "POST", token_url, headers, form, form_len, &resp, err);
+  int rc = ab_http_request_within(h, timeout_ms, "POST", token_url, headers, form, form_len,
+                                  &resp, err);
   OPENSSL_cleanse(form, form_len);
   free(form);
   if (rc != 0) {
-    ab_error_prefix(err, "Maskinporten token request");
-    return NULL;
+    return ab_error_prefix(err, "Maskinporten token request");
+  }
+  if (resp.date[0] != '\0') {
+    time_t t = curl_getdate(resp.date, NULL);
+    out->server_time = t > 0 ? t : 0;
   }
   if (resp.status != 200) {
     ab_maskinporten_set_error(err, client_id, &resp);
     clear_secret_response(&resp);
-    return NULL;
+    return -1;
   }
-  char *token = NULL;
   cJSON *root = cJSON_ParseWithLength(resp.body, resp.body_len);
   const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
   if (cJSON_IsString(at) && at->valuestring[0] != '\0') {
-    token = strdup(at->valuestring);
+    out->access_token = strdup(at->valuestring);
     OPENSSL_cleanse(at->valuestring, strlen(at->valuestring));
-    if (token == NULL) {
-      ab_error_set(err, ENOMEM, "out of memory");
+    if (out->access_token == NULL) {
+      rc = ab_error_set(err, ENOMEM, "out of memory");
     }
+    long long expires_in = 0;
+    if (ab_json_get_int64(root, "expires_in", &expires_in) && expires_in > 0) {
+      out->expires_in = (long) expires_in;
+    }
+    ab_json_copy_string(root, "scope", out->scope, sizeof(out->scope));
   } else {
-    ab_error_set_http(err, EIO, (int)resp.status, NULL,
-                      "Maskinporten token reply for client %s has no access_token",
-                      client_id);
+    rc = ab_error_set_http(err, EIO, (int)resp.status, NULL,
+                           "Maskinporten token reply for client %s has no access_token",
+                           client_id);
   }
   cJSON_Delete(root);
   clear_secret_response(&resp);
-  return token;
+  return rc;
 }
 
 /* True when s looks like a compact JWS: three non-empty base64url segments. */
@@ -156,8 +165,9 @@ static int looks_like_jwt(const char *s) {
   return dots == 2 && seg > 0;
 }
 
-char *ab_maskinporten_exchange(ab_http *h, const char *exchange_url,
-                               const char *mp_token, time_t *exp, ab_error *err) {
+char *ab_maskinporten_exchange(ab_http *h, long timeout_ms, const char *exchange_url,
+                               const char *mp_token, time_t *exp, time_t *iat,
+                               ab_error *err) {
   char *auth = bearer_header(mp_token);
   if (auth == NULL) {
     ab_error_set(err, ENOMEM, "out of memory");
@@ -165,7 +175,8 @@ char *ab_maskinporten_exchange(ab_http *h, const char *exchange_url,
   }
   const char *headers[] = { auth, "Accept: text/plain", NULL };
   ab_http_response resp;
-  int rc = ab_http_request(h, "GET", exchange_url, headers, NULL, 0, &resp, err);
+  int rc = ab_http_request_within(h, timeout_ms, "GET", exchange_url, headers, NULL, 0,
+                                  &resp, err);
   ab_secret_free(auth);
   if (rc != 0) {
     ab_error_prefix(err, "Altinn token exchange");
@@ -201,7 +212,10 @@ char *ab_maskinporten_exchange(ab_http *h, const char *exchange_url,
     ab_error_set(err, ENOMEM, "out of memory");
     return NULL;
   }
-  if (!looks_like_jwt(token) || ab_jwt_read_exp(token, exp) != 0) {
+  if (ab_jwt_read_time(token, "iat", iat) != 0) {
+    *iat = 0;
+  }
+  if (!looks_like_jwt(token) || ab_jwt_read_time(token, "exp", exp) != 0) {
     ab_secret_free(token);
     ab_error_set_http(err, EIO, 200, NULL,
                       "Altinn token exchange returned something that is not a JWT with exp "

@@ -101,17 +101,8 @@ int ab_vfs_login(ab_vfs *vfs, const char *user, ab_error *err) {
     if (cs == NULL) {
       cs = &vfs->clients[vfs->n_clients];
       char *scope = ab_config_client_scope(cfg, mc->client);
-      ab_auth_config ac = {
-        .client_id = mc->client->client_id,
-        .kid = mc->client->kid,
-        .key_pem = mc->client->key_pem,
-        .key_pem_len = mc->client->key_pem_len,
-        .audience = cfg->maskinporten_issuer,
-        .token_url = cfg->token_url,
-        .exchange_url = cfg->exchange_url,
-        .scope = scope,
-        .systemuser_org = mc->client->systemuser_org,
-      };
+      ab_auth_config ac;
+      ab_config_auth(cfg, mc->client, scope, &ac);
       cs->auth = ab_auth_new(&ac, err);
       free(scope);
       if (cs->auth == NULL) {

@@ -26,21 +26,16 @@ int cli_cmd_check(cli_context *ctx, int argc, char **argv) {
            mc->direction == AB_OUTBOX ? "outbox" : "inbox", mc->resource_id,
            mc->client->name, mc->client->org);
     char *scope = ab_config_client_scope(cfg, mc->client);
-    ab_auth_config ac = {
-      .client_id = mc->client->client_id, .kid = mc->client->kid,
-      .key_pem = mc->client->key_pem, .key_pem_len = mc->client->key_pem_len,
-      .audience = cfg->maskinporten_issuer, .token_url = cfg->token_url,
-      .exchange_url = cfg->exchange_url, .scope = scope,
-      .systemuser_org = mc->client->systemuser_org,
-    };
+    ab_auth_config ac;
+    ab_config_auth(cfg, mc->client, scope, &ac);
     ab_auth *auth = ab_auth_new(&ac, &err);
     if (auth == NULL) {
-      printf("  [FAIL] private key %s: %s\n", mc->client->key_path, err.message);
+      printf("  [FAIL] key of client %s: %s\n", mc->client->name, err.message);
       failures++;
       free(scope);
       continue;
     }
-    printf("  [ OK ] private key %s loads (kid %s)\n", mc->client->key_path, mc->client->kid);
+    printf("  [ OK ] key of client %s loads\n", mc->client->name);
     if (ab_auth_token(auth, http, &err) == NULL) {
       printf("  [FAIL] token for scope \"%s\": %s\n", scope, err.message);
       failures++;

@@ -5,6 +5,9 @@ ab_client_sources = \
 	plugin/ab_json.c plugin/ab_json.h \
 	plugin/ab_jwt.c plugin/ab_jwt.h \
 	plugin/ab_http.c plugin/ab_http.h plugin/ab_http_internal.h \
+	plugin/ab_secret.c plugin/ab_secret.h \
+	plugin/ab_key.c plugin/ab_key.h \
+	plugin/ab_grant.c plugin/ab_grant.h \
 	plugin/ab_maskinporten.c plugin/ab_maskinporten.h \
 	plugin/ab_auth.c plugin/ab_auth.h \
 	plugin/ab_problem.c plugin/ab_problem.h \

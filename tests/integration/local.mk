@@ -4,3 +4,4 @@ TESTS += tests/integration/test-walking-skeleton.sh \
 dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-walking-skeleton-chroot.sh
 dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh
+dist_noinst_SCRIPTS += tests/integration/make-auth-pki.sh

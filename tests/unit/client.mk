@@ -15,6 +15,12 @@ tests_unit_test_jwt_SOURCES = tests/unit/test_jwt.c \
 tests_unit_test_jwt_CFLAGS = $(client_test_cflags)
 tests_unit_test_jwt_LDADD = $(client_test_ldadd)
 
+check_PROGRAMS += tests/unit/test_key
+TESTS += tests/unit/test_key
+tests_unit_test_key_SOURCES = tests/unit/test_key.c
+tests_unit_test_key_CFLAGS = $(client_test_cflags)
+tests_unit_test_key_LDADD = $(client_test_ldadd)
+
 check_PROGRAMS += tests/unit/test_problem
 TESTS += tests/unit/test_problem
 tests_unit_test_problem_SOURCES = tests/unit/test_problem.c

@@ -7,6 +7,7 @@
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <unistd.h>
 
 EVP_PKEY *fixture_rsa_key(void) {
   return EVP_RSA_gen(2048);
@@ -32,6 +33,25 @@ static char *pem_of(EVP_PKEY *key, size_t *len) {
 
 char *fixture_key_pem(EVP_PKEY *key, size_t *len) {
   return pem_of(key, len);
+}
+
+ab_key *fixture_ab_key(EVP_PKEY *key, const char *kid) {
+  size_t len = 0;
+  char *pem = pem_of(key, &len);
+  char path[] = "/tmp/ab-key-test-XXXXXX";
+  int fd = pem != NULL ? mkstemp(path) : -1; /* mkstemp creates it 0600 */
+  ab_key *k = NULL;
+  if (fd >= 0 && write(fd, pem, len) == (ssize_t)len) {
+    ab_key_source src = { .key_path = path, .kid = kid };
+    ab_error err;
+    k = ab_key_load(&src, &err);
+  }
+  if (fd >= 0) {
+    close(fd);
+    unlink(path);
+  }
+  free(pem);
+  return k;
 }
 
 char *fixture_ec_key_pem(size_t *len) {

@@ -6,11 +6,17 @@
 
 #include <openssl/evp.h>
 
+#include "ab_key.h"
+
 /* A fresh 2048-bit RSA key (test-local, never persisted). */
 EVP_PKEY *fixture_rsa_key(void);
 
 /* The private key as unencrypted PKCS#8 PEM, malloc'ed, length in *len. */
 char *fixture_key_pem(EVP_PKEY *key, size_t *len);
+
+/* key as a registered Maskinporten key with this kid, loaded through
+ * ab_key_load from a temporary 0600 PEM file (removed again). NULL on error. */
+ab_key *fixture_ab_key(EVP_PKEY *key, const char *kid);
 
 /* A P-256 EC key as PEM (to check that non-RSA keys are refused). */
 char *fixture_ec_key_pem(size_t *len);

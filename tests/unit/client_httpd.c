@@ -48,16 +48,47 @@ static void copy(char *dst, size_t len, const char *src) {
   snprintf(dst, len, "%s", src != NULL ? src : "(none)");
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
-                             const char *ctype, const char *body) {
+static enum MHD_Result reply_dated(struct MHD_Connection *c, unsigned int status,
+                                   const char *ctype, const char *body, long skew) {
   struct MHD_Response *r =
     MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
   if (ctype != NULL) {
     MHD_add_response_header(r, "Content-Type", ctype);
   }
+  if (skew != 0) {
+    /* A server whose clock differs from ours says so in Date (MHD only
+     * adds its own when none is set). */
+    time_t t = time(NULL) + skew;
+    struct tm tm;
+    char date[64];
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    MHD_add_response_header(r, "Date", date);
+  }
   enum MHD_Result ret = MHD_queue_response(c, status, r);
   MHD_destroy_response(r);
   return ret;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
+                             const char *ctype, const char *body) {
+  return reply_dated(c, status, ctype, body, 0);
+}
+
+/* iat of the grant in a token request body, or 0. */
+static long grant_iat(const char *body) {
+  const char *a = strstr(body, "assertion=");
+  const char *p = a != NULL ? strchr(a, '.') : NULL;
+  const char *q = p != NULL ? strchr(p + 1, '.') : NULL;
+  if (q == NULL) {
+    return 0;
+  }
+  size_t n = 0;
+  unsigned char *json = ab_base64url_decode(p + 1, (size_t)(q - p - 1), &n);
+  const char *iat = json != NULL ? strstr((const char *)json, "\"iat\":") : NULL;
+  long v = iat != NULL ? atol(iat + 6) : 0;
+  free(json);
+  return v;
 }
 
 static enum MHD_Result problem(struct MHD_Connection *c, unsigned int status,
@@ -71,10 +102,14 @@ static enum MHD_Result problem(struct MHD_Connection *c, unsigned int status,
 }
 
 /* An Altinn-like token "n" (unsigned: the client never verifies it). */
-static void make_token(char *out, size_t len, int n, long exp) {
-  char claims[128];
-  snprintf(claims, sizeof(claims), "{\"exp\":%ld,\"n\":%d,\"scope\":\"altinn:broker.read\"}",
-           exp, n);
+static void make_token(char *out, size_t len, int n, long exp, long iat) {
+  char claims[160];
+  char iat_claim[32] = "";
+  if (iat != 0) {
+    snprintf(iat_claim, sizeof(iat_claim), "\"iat\":%ld,", iat);
+  }
+  snprintf(claims, sizeof(claims), "{%s\"exp\":%ld,\"n\":%d,\"scope\":\"altinn:broker.read\"}",
+           iat_claim, exp, n);
   char *h = ab_base64url_encode("{\"alg\":\"RS256\"}", 15);
   char *p = ab_base64url_encode(claims, strlen(claims));
   snprintf(out, len, "%s.%s.c2lnbmF0dXJl", h, p);
@@ -289,6 +324,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
       "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=ey";
     st->form_ok = rq->body_len > sizeof(prefix) &&
                   strncmp(rq->body, prefix, sizeof(prefix) - 1) == 0;
+    st->last_grant_iat = grant_iat(rq->body);
+    if (st->mp_clock_skew != 0) {
+      long mp_now = (long)time(NULL) + st->mp_clock_skew;
+      if (st->last_grant_iat > mp_now + 10 || st->last_grant_iat < mp_now - 10) {
+        return reply_dated(c, 400, "application/json",
+                           "{\"error\":\"invalid_grant\",\"error_description\":"
+                           "\"JWT is expired (MP-130)\"}", st->mp_clock_skew);
+      }
+    }
     if (st->mp_503_once) {
       st->mp_503_once = 0;
       return reply(c, 503, "text/html", "<html>Service Unavailable</html>");
@@ -302,7 +346,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     snprintf(body, sizeof(body),
              "{\"access_token\":\"mp-token-%d\",\"token_type\":\"Bearer\",\"expires_in\":120}",
              st->grants);
-    return reply(c, 200, "application/json", body);
+    return reply_dated(c, 200, "application/json", body, st->mp_clock_skew);
   }
   if (strcmp(url, "/exchange") == 0 && strcmp(method, "GET") == 0) {
     st->exchanges++;
@@ -319,7 +363,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     char token[512];
     char body[600];
     make_token(token, sizeof(token), st->exchanges,
-               (long)time(NULL) + (st->exchange_exp_in ? st->exchange_exp_in : 1800));
+               (long)time(NULL) + (st->exchange_exp_in ? st->exchange_exp_in : 1800),
+               st->exchange_iat ? (long)time(NULL) + st->exchange_iat_at : 0);
     snprintf(body, sizeof(body), st->exchange_quoted ? "\"%s\"\n" : "%s", token);
     return reply(c, 200, "text/plain", body);
   }

@@ -19,6 +19,10 @@ typedef struct fake_state {
   int exchange_quoted;         /* exchange body is a JSON string */
   int exchange_html;           /* exchange body is an HTML page */
   int exchange_exp_in;         /* exchanged token exp = now + this (default 1800) */
+  int exchange_iat;            /* exchanged token carries iat = now + exchange_iat_at */
+  int exchange_iat_at;
+  int mp_clock_skew;           /* token endpoint's clock = now + this: it refuses grants
+                                  whose iat is > 10 s off (MP-130) and says its time in Date */
   int reject_tokens_below;     /* Broker: 401 (empty) for Altinn token number < this */
   int deny_bro6;               /* Broker: 401 BRO-00006 for everything */
   int rate_limit_once;         /* Broker: next request 429 with Retry-After: 1 */
@@ -39,6 +43,7 @@ typedef struct fake_state {
   char token_content_type[128]; /* Content-Type of the last token request */
   char token_accept[128];      /* Accept of the last token request */
   int exchange_accept_ok;      /* exchange had Accept: text/plain and a Bearer */
+  long last_grant_iat;         /* iat of the last grant received */
   char last_method[16];
   char last_url[256];
   char last_accept[128];       /* "(none)" when absent */

@@ -23,8 +23,7 @@
 #include "client_httpd.h"
 
 static EVP_PKEY *g_key;
-static char *g_key_pem;
-static size_t g_key_pem_len;
+static ab_key *g_ab_key;
 
 typedef struct fixture {
   fake_server *srv;
@@ -48,8 +47,7 @@ static int setup(void **state) {
   snprintf(f->token_url, sizeof(f->token_url), "%s/token", fake_base(f->srv));
   snprintf(f->exchange_url, sizeof(f->exchange_url), "%s/exchange", fake_base(f->srv));
   ab_auth_config c = {
-    .client_id = "test-client", .kid = "kid-1", .key_pem = g_key_pem,
-    .key_pem_len = g_key_pem_len, .audience = "https://test.maskinporten.no/",
+    .client_id = "test-client", .key = g_ab_key, .audience = "https://test.maskinporten.no/",
     .token_url = f->token_url, .exchange_url = f->exchange_url,
     .scope = "altinn:broker.read altinn:broker.write",
   };
@@ -96,10 +94,80 @@ static void test_token_cached_and_invalidated(void **state) {
 static void test_token_near_expiry_refreshed(void **state) {
   fixture *f = *state;
   ab_error err;
-  f->st->exchange_exp_in = 30; /* inside the 60 s margin */
+  /* A 30-minute token that has 30 s left is inside the 60 s margin. */
+  f->st->exchange_iat = 1;
+  f->st->exchange_iat_at = -1770;
+  f->st->exchange_exp_in = 30;
   assert_non_null(ab_auth_token(f->auth, f->http, &err));
   assert_non_null(ab_auth_token(f->auth, f->http, &err));
   assert_int_equal(f->st->grants, 2);
+}
+
+/* The token's life is counted in the issuer's terms (exp - iat) from its
+ * arrival, so a local clock far off either way neither reuses an expired
+ * token nor fetches a new one per call. */
+static void test_token_lifetime_ignores_clock_skew(void **state) {
+  fixture *f = *state;
+  ab_error err;
+  f->st->exchange_iat = 1;
+  f->st->exchange_iat_at = -3600; /* issuer's clock 1 h behind ours */
+  f->st->exchange_exp_in = -3600 + 1800;
+  assert_non_null(ab_auth_token(f->auth, f->http, &err));
+  assert_non_null(ab_auth_token(f->auth, f->http, &err));
+  assert_int_equal(f->st->grants, 1);
+  ab_auth_invalidate(f->auth);
+  f->st->exchange_iat_at = 3600;  /* issuer's clock 1 h ahead */
+  f->st->exchange_exp_in = 3600 + 1800;
+  ab_auth_report rep;
+  assert_non_null(ab_auth_refresh(f->auth, f->http, &rep, &err));
+  assert_int_equal(rep.altinn_lifetime, 1800); /* not 5400 */
+  assert_non_null(ab_auth_token(f->auth, f->http, &err));
+  assert_int_equal(f->st->grants, 2);
+}
+
+/* Maskinporten refuses a grant dated > 10 s off its clock (MP-130); the
+ * client learns the offset from the reply's Date and re-sends once, and
+ * later grants are dated in Maskinporten's time from the start. */
+static void test_grant_clock_skew_corrected(void **state) {
+  fixture *f = *state;
+  ab_error err;
+  f->st->mp_clock_skew = -300; /* our clock is 5 min ahead */
+  ab_auth_report rep;
+  assert_non_null(ab_auth_refresh(f->auth, f->http, &rep, &err));
+  assert_int_equal(f->st->grants, 2);
+  assert_true(rep.clock_corrected);
+  assert_true(rep.clock_offset <= -295 && rep.clock_offset >= -305);
+  long now = (long)time(NULL);
+  assert_true(f->st->last_grant_iat <= now - 295 && f->st->last_grant_iat >= now - 305);
+  assert_non_null(ab_auth_refresh(f->auth, f->http, &rep, &err));
+  assert_int_equal(f->st->grants, 3); /* right the first time now */
+  assert_false(rep.clock_corrected);
+
+  /* Within Maskinporten's tolerance nothing is corrected. */
+  f->st->mp_clock_skew = 3;
+  ab_auth_free(f->auth);
+  ab_auth_config c = {
+    .client_id = "test-client", .key = g_ab_key, .audience = "https://test.maskinporten.no/",
+    .token_url = f->token_url, .exchange_url = f->exchange_url, .scope = "altinn:broker.read",
+  };
+  f->auth = ab_auth_new(&c, &err);
+  f->broker.auth = f->auth;
+  assert_non_null(ab_auth_refresh(f->auth, f->http, &rep, &err));
+  assert_false(rep.clock_corrected);
+  now = (long)time(NULL);
+  assert_true(f->st->last_grant_iat >= now - 1 && f->st->last_grant_iat <= now);
+}
+
+/* ab_auth_refresh says what each step gave. */
+static void test_refresh_report(void **state) {
+  fixture *f = *state;
+  ab_error err;
+  ab_auth_report rep;
+  assert_non_null(ab_auth_refresh(f->auth, f->http, &rep, &err));
+  assert_int_equal(rep.stage, AB_AUTH_STAGE_DONE);
+  assert_string_equal(rep.granted_scope, "");
+  assert_int_equal(rep.mp_expires_in, 120);
+  assert_int_equal(strlen(rep.jti), 36);
 }
 
 static void test_exchange_quoted_and_html(void **state) {
@@ -398,10 +466,13 @@ static void test_download_errors(void **state) {
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   g_key = fixture_rsa_key();
-  g_key_pem = fixture_key_pem(g_key, &g_key_pem_len);
+  g_ab_key = fixture_ab_key(g_key, "kid-1");
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_token_cached_and_invalidated, setup, teardown),
     cmocka_unit_test_setup_teardown(test_token_near_expiry_refreshed, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_token_lifetime_ignores_clock_skew, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_grant_clock_skew_corrected, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_refresh_report, setup, teardown),
     cmocka_unit_test_setup_teardown(test_exchange_quoted_and_html, setup, teardown),
     cmocka_unit_test_setup_teardown(test_maskinporten_error, setup, teardown),
     cmocka_unit_test_setup_teardown(test_maskinporten_503_retried_once, setup, teardown),
@@ -420,7 +491,7 @@ int main(void) {
     cmocka_set_test_filter(getenv("TEST_FILTER"));
   }
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
-  free(g_key_pem);
+  ab_key_free(g_ab_key);
   EVP_PKEY_free(g_key);
   curl_global_cleanup();
   return rc;

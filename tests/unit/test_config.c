@@ -116,7 +116,17 @@ static void bad_lines(void **state) {
     { "AltinnBrokerPlatformURL http://x\n", "must be an https:// URL" },
     { "AltinnBrokerSpoolDir relative/dir\n", "absolute path" },
     { "AltinnBrokerClient gw client-id=a org=12345 key=/k kid=k\n", "9-digit organisation number" },
-    { "AltinnBrokerClient gw client-id=a org=999888777 key=/k\n", "missing kid=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 key=/k\n", "key= needs kid=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777\n", "missing key= (with kid=), jwk= or p12=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 key=/k kid=k p12=/p\n", "exactly one of key=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 p12=/p kid=k\n", "drop kid=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 jwk=/j cert=/c\n", "cert= goes with key=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 p12=/p key-password-file=/f\n", "goes with key=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 key=/k kid=k p12-password-file=/f\n", "goes with p12=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 key=/k kid=k alg=ES256\n", "RS256, RS384 and RS512" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 p12=p.p12\n", "p12= must be an absolute path" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 jwk=/j external-ref=x\n", "add systemuser-org=" },
+    { "AltinnBrokerClient gw client-id=a org=999888777 jwk=/j systemuser-org=1234\n", "9-digit" },
     { "AltinnBrokerClient gw client-id=a org=999888777 key=k.pem kid=k\n", "absolute path" },
     { "AltinnBrokerClient gw colour=blue\n", "unknown setting 'colour'" },
     { GOOD_CLIENT GOOD_CLIENT, "defined twice" },
@@ -159,9 +169,13 @@ static void key_permissions(void **state) {
   (void) state;
   ab_error err;
   char conf[512];
-  char *key = write_file("key.pem", "-----BEGIN PRIVATE KEY-----\n", 0644);
   char keypath[128];
-  snprintf(keypath, sizeof(keypath), "%s", key);
+  snprintf(keypath, sizeof(keypath), "%s/key.pem", tmpdir);
+  char cmd[256];
+  snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+           "-out %s 2>/dev/null", keypath);
+  assert_int_equal(system(cmd), 0);
+  chmod(keypath, 0640);
   snprintf(conf, sizeof(conf), "AltinnBrokerEnvironment tt02\n"
            "AltinnBrokerClient gw client-id=a org=999888777 key=%s kid=k\n"
            "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", keypath);
@@ -171,9 +185,11 @@ static void key_permissions(void **state) {
   assert_int_equal(err.err_no, EACCES);
   assert_non_null(strstr(err.message, "readable by group or others"));
   assert_non_null(strstr(err.message, "chmod 600"));
+  assert_non_null(strstr(err.message, "proftpd.conf:2: AltinnBrokerClient gw"));
   chmod(keypath, 0600);
   assert_int_equal(ab_config_load_secrets(cfg, &err), 0);
-  assert_non_null(cfg->clients[0].key_pem);
+  assert_non_null(cfg->clients[0].key);
+  assert_string_equal(ab_key_kid(cfg->clients[0].key), "k");
   ab_config_free(cfg);
   /* A symlink is not followed: the key must be the file itself. */
   char link[160];
@@ -184,6 +200,33 @@ static void key_permissions(void **state) {
            "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", link);
   assert_int_equal(load(conf, &err, &cfg), 0);
   assert_int_equal(ab_config_load_secrets(cfg, &err), -1);
+  assert_non_null(strstr(err.message, "symbolic link"));
+  ab_config_free(cfg);
+}
+
+/* New client settings reach the auth configuration. */
+static void client_settings(void **state) {
+  (void) state;
+  ab_error err;
+  ab_config *cfg = NULL;
+  assert_int_equal(load("AltinnBrokerEnvironment tt02\n"
+                        "AltinnBrokerClient gw client-id=abc org=999888777 p12=/etc/gw.p12 "
+                        "p12-password-file=/etc/gw.pass alg=RS512 resource=https://api.example/ "
+                        "systemuser-org=312345678 external-ref=ref-1\n"
+                        "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", &err, &cfg), 0);
+  ab_auth_config ac;
+  ab_config_auth(cfg, &cfg->clients[0], "altinn:broker.read", &ac);
+  assert_string_equal(ac.client_id, "abc");
+  assert_string_equal(ac.audience, "https://test.maskinporten.no/");
+  assert_string_equal(ac.resource, "https://api.example/");
+  assert_string_equal(ac.systemuser_org, "312345678");
+  assert_string_equal(ac.external_ref, "ref-1");
+  assert_string_equal(ac.scope, "altinn:broker.read");
+  ab_key_source ks = ab_config_key_source(&cfg->clients[0]);
+  assert_string_equal(ks.p12_path, "/etc/gw.p12");
+  assert_string_equal(ks.p12_password_path, "/etc/gw.pass");
+  assert_string_equal(ks.alg, "RS512");
+  assert_null(ks.kid);
   ab_config_free(cfg);
 }
 
@@ -194,6 +237,7 @@ int main(void) {
     cmocka_unit_test(bad_lines),
     cmocka_unit_test(cross_checks),
     cmocka_unit_test(key_permissions),
+    cmocka_unit_test(client_settings),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
