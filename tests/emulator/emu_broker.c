@@ -56,6 +56,33 @@ bool emu_broker_party(const char *s, char org[16])
   return true;
 }
 
+#define SCAN_CAP ((int64_t)50 * 1000 * 1000 * 1000) /* 50 GB, virus-scanned transfers */
+
+bool emu_broker_storage_ready(emu_request *r, const emu_resource *res)
+{
+  switch (emu_registry_owner_state(res->owner)) {
+  case EMU_OWNER_NONE:
+    emu_problem(r, 400, 2, NULL);
+    return false;
+  case EMU_OWNER_DEPLOYING:
+    emu_problem(r, 503, 21, NULL);
+    return false;
+  default:
+    return true;
+  }
+}
+
+bool emu_broker_size_ok(emu_request *r, const emu_transfer *t, int64_t len)
+{
+  emu_resource_settings s;
+  emu_registry_settings(t->resource, &s);
+  if ((s.max_size >= 0 && len > s.max_size) || (t->use_virus_scan && len > SCAN_CAP)) {
+    emu_problem(r, 400, 16, NULL);
+    return false;
+  }
+  return true;
+}
+
 void emu_broker_upload_stored(emu_transfer *t, int64_t size, const char md5[33], bool tus)
 {
   t->has_file = true;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "emu_http.h"
+#include "emu_registry.h"
 #include "emu_store.h"
 
 #define EMU_SCOPE_READ "altinn:broker.read"
@@ -25,6 +26,22 @@ long emu_broker_recipient(const emu_request *r, const emu_transfer *t);
 /* Validates "NNNN:<9 digits>" or "urn:altinn:organization:identifier-no:<9
  * digits>" and extracts the organisation number. */
 bool emu_broker_party(const char *s, char org[16]);
+
+/* Initializes a transfer as POST /filetransfer does (§3.1) from body (JSON
+ * property names, any case). errors (taken) may already hold binding
+ * errors; prefix goes before the model error keys ("Metadata." for the
+ * multipart form). True with the new id in id_out; false after replying. */
+bool emu_broker_initialize(emu_request *r, const cJSON *body, cJSON *errors, const char *prefix,
+                           char id_out[37]);
+
+/* The storage of res's service owner can take files: otherwise replies
+ * 400 BRO-00002 (no service owner) or 503 BRO-00021 (storage still being
+ * provisioned) and returns false. */
+bool emu_broker_storage_ready(emu_request *r, const emu_resource *res);
+
+/* len bytes fit t's resource cap and, for scanned transfers, the 50 GB scan
+ * cap; otherwise replies 400 BRO-00016 and returns false. */
+bool emu_broker_size_ok(emu_request *r, const emu_transfer *t, int64_t len);
 
 /* The bytes of t are in place (emu_store_file_path): records size and MD5
  * and moves t on. Published at once, unless a virus scan is due (knob

@@ -240,8 +240,10 @@ static void confirm_finish(emu_request *r)
     all = all && t->recipients[i].status == EMU_RS_DOWNLOAD_CONFIRMED;
   if (all) {
     emu_store_set_status(t, EMU_FT_ALL_CONFIRMED, NULL);
-    if (t->resource->purge_after_confirm)
-      t->purge_due = emu_clock_now_us() + t->resource->grace_us;
+    emu_resource_settings rs;
+    emu_registry_settings(t->resource, &rs);
+    if (rs.purge_after_confirm)
+      t->purge_due = emu_clock_now_us() + rs.grace_us;
   }
   emu_reply_empty(r, 204);
 out:

@@ -3,14 +3,17 @@
  * Order as in the service: model validation (ValidationProblemDetails with
  * every failing field), then PDP write for the sender party (401
  * BRO-00006, also for an unknown resource), resource configured (25),
- * service owner (2), virus-scan approval in production (20), access list
- * (28), requiredParty (27/26). Recipients are stored as "0192:<orgnr>",
- * the sender exactly as given.
+ * service owner (2), virus-scan approval in production (20), storage
+ * provisioned (503, 21), access list (28), requiredParty (27/26).
+ * Recipients are stored as "0192:<orgnr>", the sender exactly as given.
+ * The multipart initialize+upload (emu_broker_multipart.c) runs the same
+ * steps through emu_broker_initialize().
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_auth.h"
 #include "emu_broker.h"
 #include "emu_endpoints.h"
 #include "emu_problem.h"
@@ -21,6 +24,14 @@
 #define RECIPIENT_MSG                                                                             \
   "Each recipient should be on the form countrycode:organizationnumber (e.g. 0192:910753614) or " \
   "urn:altinn:organization:identifier-no:organizationnumber"
+
+/* Model error keys: C# property names, under "Metadata." for the form. */
+static void add_error(cJSON *errors, const char *prefix, const char *field, const char *msg)
+{
+  char key[96];
+  snprintf(key, sizeof key, "%s%s", prefix, field);
+  emu_problem_add(errors, key, msg);
+}
 
 /* A string field: absent/null -> NULL; wrong JSON type -> conversion error. */
 static const char *get_string(const cJSON *body, const char *name, cJSON *errors)
@@ -39,14 +50,14 @@ static const char *get_string(const cJSON *body, const char *name, cJSON *errors
   return it->valuestring;
 }
 
-static void check_length(cJSON *errors, const char *field, const char *v, size_t min, size_t max,
-                         bool required)
+static void check_length(cJSON *errors, const char *prefix, const char *field, const char *v,
+                         size_t min, size_t max, bool required)
 {
   char msg[200];
   if (!v || (!*v && required)) {
     if (required) {
       snprintf(msg, sizeof msg, "The %s field is required.", field);
-      emu_problem_add(errors, field, msg);
+      add_error(errors, prefix, field, msg);
       return;
     }
     v = ""; /* the model's default for an omitted optional string */
@@ -57,45 +68,35 @@ static void check_length(cJSON *errors, const char *field, const char *v, size_t
              "The field %s must be a string with a minimum length of %zu and a maximum length of "
              "%zu.",
              field, min, max);
-    emu_problem_add(errors, field, msg);
+    add_error(errors, prefix, field, msg);
   }
 }
 
-static void initialize_finish(emu_request *r)
+bool emu_broker_initialize(emu_request *r, const cJSON *body, cJSON *errors, const char *prefix,
+                           char id_out[37])
 {
-  cJSON *body = r->body ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-  cJSON *errors = cJSON_CreateObject();
-  if (!cJSON_IsObject(body)) {
-    emu_problem_add(errors, "request", "The request field is required.");
-    if (r->body_len > 0)
-      emu_problem_add(errors, "$", "The JSON value could not be converted to FileTransferInitalizeExt.");
-    emu_problem_validation(r, errors);
-    cJSON_Delete(body);
-    return;
-  }
-
   const char *file_name = get_string(body, "fileName", errors);
   const char *resource_id = get_string(body, "resourceId", errors);
   const char *ref = get_string(body, "sendersFileTransferReference", errors);
   const char *sender = get_string(body, "sender", errors);
   const char *checksum = get_string(body, "checksum", errors);
-  check_length(errors, "FileName", file_name, 1, 255, true);
-  check_length(errors, "ResourceId", resource_id, 1, 255, true);
-  check_length(errors, "SendersFileTransferReference", ref, 1, 4096, false);
+  check_length(errors, prefix, "FileName", file_name, 1, 255, true);
+  check_length(errors, prefix, "ResourceId", resource_id, 1, 255, true);
+  check_length(errors, prefix, "SendersFileTransferReference", ref, 1, 4096, false);
 
   /* resourceId: bare id or urn:altinn:resource:<id> */
   const char *res_id = resource_id;
   if (res_id && strncmp(res_id, "urn:altinn:resource:", 20) == 0)
     res_id += 20;
   if (res_id && *res_id && strchr(res_id, ':'))
-    emu_problem_add(errors, "ResourceId",
+    add_error(errors, prefix, "ResourceId",
                     "ResourceId must be the resource identifier or urn:altinn:resource:<identifier>");
 
   char sender_org[16] = "";
   if (!sender || !*sender)
-    emu_problem_add(errors, "Sender", "The Sender field is required.");
+    add_error(errors, prefix, "Sender", "The Sender field is required.");
   else if (!emu_broker_party(sender, sender_org))
-    emu_problem_add(errors, "Sender", PARTY_MSG);
+    add_error(errors, prefix, "Sender", PARTY_MSG);
 
   const cJSON *recips = cJSON_GetObjectItem(body, "recipients");
   size_t nrecips = 0;
@@ -103,7 +104,7 @@ static void initialize_finish(emu_request *r)
     emu_problem_add(errors, "$.recipients",
                     "The JSON value could not be converted to System.Collections.Generic.List`1[System.String]. Path: $.recipients");
   } else if (!cJSON_IsArray(recips) || cJSON_GetArraySize(recips) == 0) {
-    emu_problem_add(errors, "Recipients", "One or more recipients are required");
+    add_error(errors, prefix, "Recipients", "One or more recipients are required");
   } else {
     const cJSON *it;
     bool bad = false;
@@ -115,7 +116,7 @@ static void initialize_finish(emu_request *r)
       nrecips++;
     }
     if (bad)
-      emu_problem_add(errors, "Recipients", RECIPIENT_MSG);
+      add_error(errors, prefix, "Recipients", RECIPIENT_MSG);
   }
 
   const cJSON *props = cJSON_GetObjectItem(body, "propertyList");
@@ -125,7 +126,7 @@ static void initialize_finish(emu_request *r)
                       "The JSON value could not be converted to System.Collections.Generic.Dictionary`2[System.String,System.String]. Path: $.propertyList");
     } else {
       if (cJSON_GetArraySize(props) > 10)
-        emu_problem_add(errors, "PropertyList", "PropertyList can contain at most 10 properties");
+        add_error(errors, prefix, "PropertyList", "PropertyList can contain at most 10 properties");
       const cJSON *it;
       cJSON_ArrayForEach(it, props)
       {
@@ -135,21 +136,21 @@ static void initialize_finish(emu_request *r)
           break;
         }
         if (strlen(it->string) > 50)
-          emu_problem_add(errors, "PropertyList", "PropertyList keys can have a maximum length of 50 characters");
+          add_error(errors, prefix, "PropertyList", "PropertyList keys can have a maximum length of 50 characters");
         if (strlen(it->valuestring) > 3000)
-          emu_problem_add(errors, "PropertyList", "PropertyList values can have a maximum length of 3000 characters");
+          add_error(errors, prefix, "PropertyList", "PropertyList values can have a maximum length of 3000 characters");
       }
     }
   }
 
   if (checksum && *checksum) {
     if (strlen(checksum) != 32) {
-      emu_problem_add(errors, "Checksum",
+      add_error(errors, prefix, "Checksum",
                       "The checksum, if used, must be a MD5 hash with a length of 32 characters");
     } else {
       for (const char *p = checksum; *p; p++)
         if (*p >= 'A' && *p <= 'Z') {
-          emu_problem_add(errors, "Checksum", "The checksum, if used, must be a MD5 hash in lower case");
+          add_error(errors, prefix, "Checksum", "The checksum, if used, must be a MD5 hash in lower case");
           break;
         }
     }
@@ -161,8 +162,7 @@ static void initialize_finish(emu_request *r)
 
   if (cJSON_GetArraySize(errors) > 0) {
     emu_problem_validation(r, errors);
-    cJSON_Delete(body);
-    return;
+    return false;
   }
   cJSON_Delete(errors);
 
@@ -171,23 +171,28 @@ static void initialize_finish(emu_request *r)
   if (strlen(ref) > 500) {
     /* the attribute allows 4096 but the database column is varchar(500) */
     emu_problem(r, 500, 0, "An error occurred while processing your request.");
-    cJSON_Delete(body);
-    return;
+    return false;
   }
 
   const emu_resource *res = emu_config_resource(r->cfg, res_id);
+  emu_resource_settings rs = {0};
+  if (res)
+    emu_registry_settings(res, &rs);
+  const char *required = emu_strip_prefix(rs.required_party);
   bool disable_scan = cJSON_IsTrue(dvs);
   emu_knobs knobs;
   emu_knobs_get(&knobs);
   if (!res || strcmp(r->caller.org, sender_org) != 0 ||
       !(emu_resource_actions(res, r->caller.org) & EMU_ACT_WRITE)) {
     emu_problem(r, 401, 6, NULL);
-  } else if (!res->configured) {
+  } else if (!rs.configured) {
     emu_problem(r, 400, 25, NULL);
-  } else if (!emu_config_service_owner(r->cfg, res->owner)) {
+  } else if (emu_registry_owner_state(res->owner) == EMU_OWNER_NONE) {
     emu_problem(r, 400, 2, NULL);
-  } else if (disable_scan && knobs.production) {
+  } else if (disable_scan && knobs.production && !rs.approved_without_scan) {
     emu_problem(r, 400, 20, NULL);
+  } else {
+    emu_broker_storage_ready(r, res); /* 503 BRO-00021 while provisioning */
   }
   char (*orgs)[16] = calloc(nrecips ? nrecips : 1, sizeof *orgs);
   size_t norgs = 0;
@@ -205,10 +210,10 @@ static void initialize_finish(emu_request *r)
   for (size_t i = 0; !emu_replied(r) && i < norgs; i++)
     if (!emu_resource_in_access_list(res, orgs[i]))
       emu_problem(r, 400, 28, NULL);
-  if (!emu_replied(r) && res->required_party && strcmp(res->required_party, sender_org) != 0) {
+  if (!emu_replied(r) && *required && strcmp(required, sender_org) != 0) {
     if (norgs != 1)
       emu_problem(r, 400, 27, NULL);
-    else if (strcmp(orgs[0], res->required_party) != 0)
+    else if (strcmp(orgs[0], required) != 0)
       emu_problem(r, 400, 26, NULL);
   }
 
@@ -237,15 +242,31 @@ static void initialize_finish(emu_request *r)
       emu_store_set_status(t, EMU_FT_INITIALIZED, NULL);
       for (size_t i = 0; i < norgs; i++)
         emu_store_set_recipient_status(t, i, EMU_RS_INITIALIZED);
-      cJSON *resp = cJSON_CreateObject();
-      cJSON_AddStringToObject(resp, "fileTransferId", t->id);
-      emu_reply_json(r, 200, resp);
+      memcpy(id_out, t->id, 37);
     }
     emu_store_unlock();
     if (!t)
       emu_problem(r, 500, 0, NULL);
   }
   free(orgs);
+  return !emu_replied(r);
+}
+
+static void initialize_finish(emu_request *r)
+{
+  cJSON *body = r->body ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+  cJSON *errors = cJSON_CreateObject();
+  char id[37];
+  if (!cJSON_IsObject(body)) {
+    emu_problem_add(errors, "request", "The request field is required.");
+    if (r->body_len > 0)
+      emu_problem_add(errors, "$", "The JSON value could not be converted to FileTransferInitalizeExt.");
+    emu_problem_validation(r, errors);
+  } else if (emu_broker_initialize(r, body, errors, "", id)) {
+    cJSON *resp = cJSON_CreateObject();
+    cJSON_AddStringToObject(resp, "fileTransferId", id);
+    emu_reply_json(r, 200, resp);
+  }
   cJSON_Delete(body);
 }
 

@@ -21,8 +21,6 @@
 #include "emu_endpoints.h"
 #include "emu_problem.h"
 
-#define SCAN_CAP ((int64_t)50 * 1000 * 1000 * 1000) /* 50 GB, virus-scanned transfers */
-
 typedef struct upload_state {
   char id[37];
   char *temp_path;
@@ -47,20 +45,12 @@ static void upload_begin(emu_request *r)
     emu_problem(r, 409, 4, NULL);
     goto out;
   }
-  if (!emu_config_service_owner(r->cfg, t->resource->owner)) {
-    emu_problem(r, 400, 2, NULL);
+  if (!emu_broker_storage_ready(r, t->resource))
     goto out;
-  }
   /* Size is only checked up front, and only when Content-Length is sent. */
   const char *cl = emu_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  if (cl) {
-    long long len = strtoll(cl, NULL, 10);
-    if ((t->resource->max_size >= 0 && len > t->resource->max_size) ||
-        (t->use_virus_scan && len > SCAN_CAP)) {
-      emu_problem(r, 400, 16, NULL);
-      goto out;
-    }
-  }
+  if (cl && !emu_broker_size_ok(r, t, strtoll(cl, NULL, 10)))
+    goto out;
   upload_state *s = calloc(1, sizeof *s);
   s->fd = -1;
   memcpy(s->id, t->id, sizeof s->id);

@@ -192,15 +192,87 @@ bool emu_duration_parse(const char *s, int64_t *us)
   return true;
 }
 
+bool emu_duration_parse_xs(const char *s, int64_t *us)
+{
+  /* units in order, with their size in seconds; 'T' separates date and time */
+  static const struct {
+    char unit;
+    bool time;
+    int64_t seconds;
+  } units[] = {{'Y', false, 365 * 86400}, {'M', false, 30 * 86400}, {'D', false, 86400},
+               {'H', true, 3600},         {'M', true, 60},          {'S', true, 1}};
+  if (!s)
+    return false;
+  const char *p = s;
+  bool neg = *p == '-';
+  if (neg)
+    p++;
+  if (*p++ != 'P')
+    return false;
+  size_t u = 0;
+  bool in_time = false, any = false, time_any = false;
+  int64_t total_us = 0;
+  while (*p) {
+    if (*p == 'T') {
+      if (in_time)
+        return false;
+      in_time = true;
+      p++;
+      continue;
+    }
+    const char *d = p;
+    int64_t v = 0;
+    while (*p >= '0' && *p <= '9' && v < 1000000000000000LL)
+      v = v * 10 + (*p++ - '0');
+    if (p == d)
+      return false;
+    int64_t frac_us = 0;
+    if (*p == '.') {
+      p++;
+      int64_t scale = 100000;
+      const char *f = p;
+      while (*p >= '0' && *p <= '9') {
+        frac_us += (*p++ - '0') * scale;
+        scale /= 10;
+      }
+      if (p == f || *p != 'S' || !in_time)
+        return false; /* only seconds take a fraction */
+    }
+    while (u < sizeof units / sizeof units[0] &&
+           (units[u].unit != *p || units[u].time != in_time))
+      u++;
+    if (u == sizeof units / sizeof units[0])
+      return false; /* unknown or out of order */
+    /* TimeSpan.MaxValue is about 9.2e11 s; larger values overflow in .NET too */
+    const int64_t max_s = 922337203685LL;
+    if (v > max_s / units[u].seconds || total_us / 1000000 + v * units[u].seconds > max_s)
+      return false;
+    total_us += v * units[u].seconds * 1000000 + frac_us;
+    u++;
+    p++;
+    any = true;
+    time_any = time_any || in_time;
+  }
+  if (!any || (in_time && !time_any))
+    return false;
+  *us = neg ? -total_us : total_us;
+  return true;
+}
+
 void emu_duration_timespan(int64_t us, char *out, int outlen)
 {
-  int64_t s = us / 1000000;
-  int64_t d = s / 86400;
+  /* TimeSpan.ToString(): [-][d.]hh:mm:ss[.fffffff] */
+  const char *sign = us < 0 ? "-" : "";
+  uint64_t a = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+  uint64_t s = a / 1000000, frac = a % 1000000;
+  uint64_t d = s / 86400;
   s %= 86400;
+  char days[32] = "", fraction[16] = "";
   if (d > 0)
-    snprintf(out, (size_t)outlen, "%lld.%02lld:%02lld:%02lld", (long long)d, (long long)(s / 3600),
-             (long long)(s / 60 % 60), (long long)(s % 60));
-  else
-    snprintf(out, (size_t)outlen, "%02lld:%02lld:%02lld", (long long)(s / 3600),
-             (long long)(s / 60 % 60), (long long)(s % 60));
+    snprintf(days, sizeof days, "%llu.", (unsigned long long)d);
+  if (frac > 0)
+    snprintf(fraction, sizeof fraction, ".%07llu", (unsigned long long)frac * 10);
+  snprintf(out, (size_t)outlen, "%s%s%02llu:%02llu:%02llu%s", sign, days,
+           (unsigned long long)(s / 3600), (unsigned long long)(s / 60 % 60),
+           (unsigned long long)(s % 60), fraction);
 }

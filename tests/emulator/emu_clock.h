@@ -39,6 +39,12 @@ bool emu_clock_parse_iso(const char *s, int64_t *us);
  * Years and months are rejected: the Broker's TimeSpan cannot hold them. */
 bool emu_duration_parse(const char *s, int64_t *us);
 
+/* xs:duration as .NET's XmlConvert.ToTimeSpan reads it (what PUT /resource
+ * validates): optional '-', 'P', then nY (365 days), nM (30 days), nD, and
+ * after 'T' nH, nM, n[.fraction]S, in that order, at least one of them;
+ * upper case only. "30D" or "P1W" are rejected. */
+bool emu_duration_parse_xs(const char *s, int64_t *us);
+
 /* .NET TimeSpan text ("30.00:00:00", "02:00:00"), as GET /resource shows it. */
 void emu_duration_timespan(int64_t us, char *out, int outlen);
 

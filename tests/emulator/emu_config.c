@@ -24,6 +24,7 @@ static emu_knobs knobs = {
     .clock_speed = 1.0,
     .altinn_token_lifetime_s = 1800, /* JwtValidityMinutes 30 */
     .production = false,
+    .owner_provisioning_ms = 5000,
 };
 
 static bool fail(const char *what, const char *detail)
@@ -208,10 +209,12 @@ static unsigned parse_actions(const cJSON *arr)
   return a;
 }
 
-static bool parse_duration_item(const cJSON *j, const char *key, int64_t def, int64_t *out)
+static bool parse_duration_item(const cJSON *j, const char *key, int64_t def, int64_t *out,
+                                bool *set)
 {
   const cJSON *it = cJSON_GetObjectItem(j, key);
-  if (!it || cJSON_IsNull(it)) {
+  *set = it && !cJSON_IsNull(it);
+  if (!*set) {
     *out = def;
     return true;
   }
@@ -234,10 +237,12 @@ static bool parse_resource(const cJSON *j, emu_resource *r)
   r->max_size = cJSON_IsNumber(max) ? (int64_t)max->valuedouble : -1;
   if (cJSON_IsNumber(max) && max->valuedouble <= 0)
     return fail("resource maxFileTransferSize", "must be > 0 or null");
-  if (!parse_duration_item(j, "fileTransferTimeToLive", (int64_t)30 * 86400 * 1000000, &r->ttl_us) ||
+  if (!parse_duration_item(j, "fileTransferTimeToLive", (int64_t)30 * 86400 * 1000000, &r->ttl_us,
+                           &r->ttl_set) ||
       !parse_duration_item(j, "purgeFileTransferGracePeriod", (int64_t)2 * 3600 * 1000000,
-                           &r->grace_us))
+                           &r->grace_us, &r->grace_set))
     return false;
+  r->approved_without_scan = cJSON_IsTrue(cJSON_GetObjectItem(j, "approvedForDisabledVirusScan"));
   const cJSON *purge = cJSON_GetObjectItem(j, "purgeFileTransferAfterAllRecipientsConfirmed");
   r->purge_after_confirm = !cJSON_IsFalse(purge);
   const cJSON *access = cJSON_GetObjectItem(j, "access");
@@ -290,6 +295,9 @@ void emu_knobs_update(const cJSON *j)
     knobs.production = cJSON_IsTrue(it);
   if ((it = cJSON_GetObjectItem(j, "webhookAllowHttp")) && cJSON_IsBool(it))
     knobs.webhook_allow_http = cJSON_IsTrue(it);
+  if ((it = cJSON_GetObjectItem(j, "serviceOwnerProvisioningMs")) && cJSON_IsNumber(it) &&
+      it->valuedouble >= 0)
+    knobs.owner_provisioning_ms = (long)it->valuedouble;
   pthread_mutex_unlock(&knobs_mu);
 }
 
@@ -316,6 +324,7 @@ cJSON *emu_knobs_json(void)
   cJSON_AddNumberToObject(j, "altinnTokenLifetimeSeconds", k.altinn_token_lifetime_s);
   cJSON_AddBoolToObject(j, "production", k.production);
   cJSON_AddBoolToObject(j, "webhookAllowHttp", k.webhook_allow_http);
+  cJSON_AddNumberToObject(j, "serviceOwnerProvisioningMs", (double)k.owner_provisioning_ms);
   return j;
 }
 
@@ -396,6 +405,18 @@ emu_config *emu_config_load(const char *path, int port_override, const char *dat
       !parse_orgs(cJSON_GetObjectItem(j, "serviceOwners"), &cfg->service_owners,
                   &cfg->nservice_owners, "serviceOwners"))
     goto out;
+
+  const char *eca = str_item(j, "enterpriseCa");
+  if (eca) {
+    char *eca_path = emu_path_join(cfg->dir, eca);
+    cfg->enterprise_ca = X509_STORE_new();
+    if (!cfg->enterprise_ca || X509_STORE_load_file(cfg->enterprise_ca, eca_path) != 1) {
+      fail("cannot read enterpriseCa", eca_path);
+      free(eca_path);
+      goto out;
+    }
+    free(eca_path);
+  }
 
   const cJSON *clients = cJSON_GetObjectItem(j, "clients");
   cfg->clients = calloc((size_t)cJSON_GetArraySize(clients) + 1, sizeof(emu_client));
@@ -491,6 +512,7 @@ void emu_config_free(emu_config *cfg)
     free(cfg->service_owners[i].name);
   }
   free(cfg->service_owners);
+  X509_STORE_free(cfg->enterprise_ca);
   free(cfg->dir);
   free(cfg->listen_address);
   free(cfg->cert_pem);
@@ -516,14 +538,6 @@ const emu_resource *emu_config_resource(const emu_config *cfg, const char *id)
   for (size_t i = 0; id && i < cfg->nresources; i++)
     if (strcmp(cfg->resources[i].id, id) == 0)
       return &cfg->resources[i];
-  return NULL;
-}
-
-const emu_org *emu_config_service_owner(const emu_config *cfg, const char *org)
-{
-  for (size_t i = 0; org && i < cfg->nservice_owners; i++)
-    if (strcmp(cfg->service_owners[i].org, org) == 0)
-      return &cfg->service_owners[i];
   return NULL;
 }
 

@@ -48,9 +48,12 @@ typedef struct emu_resource {
   char *owner;
   bool configured;            /* false: known to the registry, not PUT to Broker (BRO-00025) */
   int64_t max_size;           /* bytes; -1 = no resource cap */
+  bool ttl_set;               /* fileTransferTimeToLive given (else null: 30 days) */
   int64_t ttl_us;
   bool purge_after_confirm;
+  bool grace_set;             /* purgeFileTransferGracePeriod given (else null: PT2H) */
   int64_t grace_us;
+  bool approved_without_scan; /* approvedForDisabledVirusScan */
   emu_access *access;
   size_t naccess;
   bool access_list_enabled;
@@ -76,6 +79,7 @@ typedef struct emu_knobs {
   int altinn_token_lifetime_s;
   bool production;            /* disableVirusScan needs approval (BRO-00020) */
   bool webhook_allow_http;    /* accept http:// webhook endpoints (real Events: https only) */
+  long owner_provisioning_ms; /* emulated-clock ms a new service owner's storage takes */
 } emu_knobs;
 
 typedef struct emu_config {
@@ -97,8 +101,12 @@ typedef struct emu_config {
   size_t nclients;
   emu_resource *resources;
   size_t nresources;
+  X509_STORE *enterprise_ca;  /* issuers of enterprise certificates (x5c), NULL = none */
   bool base_url_explicit;
 } emu_config;
+
+/* The settings below (configured, sizes, durations, requiredParty) are the
+ * start values only: emu_registry.h owns them at run time (PUT /resource). */
 
 /* Loads path; port_override/data_dir_override win over the file when set
  * (port_override < 0 = not set). On error prints why to stderr, returns NULL. */
@@ -111,7 +119,6 @@ int emu_config_set_port(emu_config *cfg, int port);
 
 const emu_client *emu_config_client(const emu_config *cfg, const char *client_id);
 const emu_resource *emu_config_resource(const emu_config *cfg, const char *id);
-const emu_org *emu_config_service_owner(const emu_config *cfg, const char *org);
 /* Actions the resource policy grants org (0 when none). */
 unsigned emu_resource_actions(const emu_resource *r, const char *org);
 bool emu_resource_in_access_list(const emu_resource *r, const char *org);

@@ -57,6 +57,10 @@ static const route routes[] = {
     {"broker/api/v1/filetransfer/upload/tus/{id}/{sub}", &emu_ep_tus_head},
     {"broker/api/v1/filetransfer/upload/tus/{id}/{sub}", &emu_ep_tus_patch},
     {"broker/api/v1/filetransfer/upload/tus/{id}/{sub}", &emu_ep_tus_delete},
+    {"broker/api/v1/serviceowner", &emu_ep_serviceowner_create},
+    {"broker/api/v1/serviceowner", &emu_ep_serviceowner_get},
+    {"broker/api/v1/resource/{sub}", &emu_ep_resource_put},
+    {"broker/api/v1/resource/{sub}", &emu_ep_resource_get},
     {"events/api/v1/events", &emu_ep_events_pull},
     {"events/api/v1/subscriptions", &emu_ep_subscription_create},
     {"events/api/v1/subscriptions", &emu_ep_subscription_list},
@@ -129,6 +133,20 @@ const char *emu_header(emu_request *r, const char *name)
 const char *emu_query(emu_request *r, const char *name)
 {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool emu_http_consumes(emu_request *r, const char *type)
+{
+  const char *ct = emu_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+  if (!ct)
+    return true;
+  while (*ct == ' ')
+    ct++;
+  size_t n = strcspn(ct, "; ");
+  if (n == strlen(type) && strncasecmp(ct, type, n) == 0)
+    return true;
+  emu_problem_status(r, 415);
+  return false;
 }
 
 /* ---- routing ---- */

@@ -54,7 +54,7 @@ struct emu_request {
   const emu_endpoint *ep;
   const char *url;
   char id[37];              /* {fileTransferId} from the path, lower-case */
-  char sub[64];             /* extra path segment (TUS partial id, subscription id) */
+  char sub[256];            /* extra path segment (TUS partial id, subscription id, resource id) */
   emu_caller caller;        /* set for EMU_F_BROKER endpoints once authenticated */
   char *body;               /* collected body (endpoints without ep->data) */
   size_t body_len;
@@ -82,6 +82,10 @@ bool emu_replied(const emu_request *r);
 /* Request header / query argument (case-insensitive names), NULL if absent. */
 const char *emu_header(emu_request *r, const char *name);
 const char *emu_query(emu_request *r, const char *name);
+
+/* [Consumes(type)] as ASP.NET checks it: a Content-Type other than type
+ * (parameters ignored) gets 415 ProblemDetails and false; none passes. */
+bool emu_http_consumes(emu_request *r, const char *type);
 
 /* The fault taken for this request (stream kinds act during the body), or NULL. */
 const emu_fault *emu_http_fault(const emu_request *r);

@@ -2,7 +2,8 @@
  *
  *   GET  /_emulator/state   transfers, counters, events, subscriptions, knobs
  *   POST /_emulator/reset   forget transfers, events, subscriptions, counters,
- *                           rate-limit windows and faults
+ *                           rate-limit windows and faults; service owners and
+ *                           resource settings go back to the config
  *   POST /_emulator/faults  queue faults (emu_faults.h) or {"clear":true}
  *   GET  /_emulator/faults  queued faults
  *   POST /_emulator/knobs   change knobs at run time; GET shows them
@@ -18,6 +19,7 @@
 #include "emu_events.h"
 #include "emu_faults.h"
 #include "emu_ratelimit.h"
+#include "emu_registry.h"
 #include "emu_stats.h"
 #include "emu_store.h"
 
@@ -91,6 +93,7 @@ static void state_finish(emu_request *r)
   emu_store_unlock();
   emu_stats_add_json(j);
   emu_events_add_json(j);
+  emu_registry_add_json(j);
   cJSON_AddItemToObject(j, "knobs", emu_knobs_json());
   cJSON_AddItemToObject(j, "faults", emu_faults_json());
   emu_reply_json(r, 200, j);
@@ -106,6 +109,7 @@ static void reset_finish(emu_request *r)
   emu_store_reset();
   emu_store_unlock();
   emu_events_reset();
+  emu_registry_reset();
   emu_stats_reset();
   emu_ratelimit_reset();
   emu_faults_clear();

@@ -24,6 +24,7 @@
 #include "emu_faults.h"
 #include "emu_http.h"
 #include "emu_ratelimit.h"
+#include "emu_registry.h"
 #include "emu_stats.h"
 #include "emu_store.h"
 #include "emu_worker.h"
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
   int rc = 1;
   struct MHD_Daemon *d = NULL;
   bool events = false, worker = false;
-  if (emu_store_init(cfg->data_dir) != 0 || emu_auth_init(cfg) != 0)
+  if (emu_store_init(cfg->data_dir) != 0 || emu_auth_init(cfg) != 0 ||
+      emu_registry_init(cfg) != 0)
     goto out;
   d = emu_http_start(cfg);
   if (!d)
@@ -119,6 +121,7 @@ out:
   if (events)
     emu_events_shutdown();
   emu_store_shutdown();
+  emu_registry_shutdown();
   emu_auth_shutdown();
   emu_stats_reset();
   emu_ratelimit_reset();

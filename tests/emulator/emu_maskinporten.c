@@ -15,13 +15,13 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include "emu_auth.h"
 #include "emu_endpoints.h"
 #include "emu_jwt.h"
 #include "emu_stats.h"
 #include "emu_util.h"
+#include "emu_x5c.h"
 
 #define GRANT_TYPE "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define MAX_GRANT_LIFETIME 120 /* exp - iat */
@@ -238,29 +238,12 @@ static EVP_PKEY *grant_key(emu_request *r, const emu_client *client, const emu_j
              "Invalid assertion. Client authentication failed. Unknown kid for client (MP-124)");
     return NULL;
   }
-  const cJSON *leaf = cJSON_GetArrayItem(x5c, 0);
-  if (!cJSON_IsArray(x5c) || !cJSON_IsString(leaf)) {
-    mp_error(r, 400, "invalid_grant", "Invalid JWT header x5c (MP-123)");
+  char err[300];
+  EVP_PKEY *k = emu_x5c_key(r->cfg, client, x5c, err, sizeof err);
+  if (!k) {
+    mp_error(r, 400, "invalid_grant", "%s", err);
     return NULL;
   }
-  size_t derlen;
-  unsigned char *der = emu_b64_decode(leaf->valuestring, strlen(leaf->valuestring), false, &derlen);
-  const unsigned char *p = der;
-  X509 *x = der ? d2i_X509(NULL, &p, (long)derlen) : NULL;
-  free(der);
-  if (!x) {
-    mp_error(r, 400, "invalid_grant", "Invalid JWT header x5c (MP-123)");
-    return NULL;
-  }
-  if (!client->cert || X509_cmp(x, client->cert) != 0) {
-    X509_free(x);
-    mp_error(r, 400, "invalid_grant",
-             "Invalid assertion. Client authentication failed. JWT is signed with an invalid "
-             "certificate (MP-120)");
-    return NULL;
-  }
-  EVP_PKEY *k = X509_get_pubkey(x);
-  X509_free(x);
   *via_cert = true;
   return k;
 }

@@ -12,7 +12,8 @@ static const struct {
     {400, "Bad Request", "15.5.1"},       {401, "Unauthorized", "15.5.2"},
     {403, "Forbidden", "15.5.4"},         {404, "Not Found", "15.5.5"},
     {405, "Method Not Allowed", "15.5.6"}, {409, "Conflict", "15.5.10"},
-    {413, "Content Too Large", "15.5.14"}, {416, "Range Not Satisfiable", "15.5.17"},
+    {413, "Content Too Large", "15.5.14"}, {415, "Unsupported Media Type", "15.5.16"},
+    {416, "Range Not Satisfiable", "15.5.17"},
     {429, "Too Many Requests", "6.6"},    {500, "Internal Server Error", "15.6.1"},
     {502, "Bad Gateway", "15.6.3"},       {503, "Service Unavailable", "15.6.4"},
     {504, "Gateway Timeout", "15.6.5"},
@@ -33,11 +34,23 @@ static const char *texts[] = {
     [9] = "The checksum of uploaded file did not match the checksum specified in initialize call.",
     [10] = "A file transfer can only be confirmed to be downloaded when it is published. See file "
            "transfer status.",
+    [11] = "Max file transfer size cannot be negative",
+    [12] = "Max file transfer size cannot be zero",
+    [13] = "Max file transfer size cannot be set higher than 50GB in production unless the resource "
+           "has been pre-approved for disabled virus scan. Contact us @ Slack.",
+    [14] = "Invalid file transfer time to live format. Should follow ISO8601 standard for duration. "
+           "Example: 'P30D' for 30 days.",
+    [15] = "Time to live cannot exceed 365 days",
     [16] = "File size exceeds maximum",
+    [17] = "Invalid grace period format. Should follow ISO8601 standard for duration. Example: "
+           "'PT2H' for 2 hours.",
+    [18] = "Grace period cannot exceed 24 hours",
     [19] = "Cannot confirm before the files have been downloaded",
     [20] = "In order to use file transfers without virus scan the service resource needs to be "
            "approved by Altinn. Please contact us @ Slack.",
     [21] = "Storage provider is not ready yet. Please try again later.",
+    [22] = "Max file transfer size cannot be set higher than 100GB in production because it has "
+           "not yet been tested for it. Contact us @ Slack if you need it.",
     [24] = "The service owner associated with the resource has not been configured.",
     [25] = "The resource has not been configured.",
     [26] = "The resource requires the service owner party to be present as part of the "
@@ -48,10 +61,25 @@ static const char *texts[] = {
     [29] = "The requested byte range is not satisfiable.",
 };
 
+/* Statistics (60xx) and service-owner (70xx) errors the emulator can give. */
+static const struct {
+  int code;
+  const char *text;
+} more_texts[] = {
+    {6003, "Invalid year or month. Provide a valid year and a month between 1 and 12."},
+    {6005, "At least one of includeEndUser or includeVendor must be true."},
+    {7001, "Caller organization id could not be determined"},
+    {7002, "Service owner already exists"},
+    {7004, "Service owner not found"},
+};
+
 const char *emu_problem_text(int code)
 {
   if (code > 0 && (size_t)code < sizeof texts / sizeof texts[0] && texts[code])
     return texts[code];
+  for (size_t i = 0; i < sizeof more_texts / sizeof more_texts[0]; i++)
+    if (more_texts[i].code == code)
+      return more_texts[i].text;
   return "An error occurred while processing your request.";
 }
 
@@ -101,6 +129,21 @@ void emu_problem(emu_request *r, unsigned status, int code, const char *detail)
     snprintf(c, sizeof c, "BRO-%05d", code);
     cJSON_AddStringToObject(j, "code", c);
   }
+  cJSON_AddStringToObject(j, "traceId", r->trace_id);
+  reply_problem_json(r, status, j);
+}
+
+void emu_problem_status(emu_request *r, unsigned status)
+{
+  if (emu_replied(r))
+    return;
+  const char *title;
+  char type[96];
+  title_for(status, &title, type, sizeof type);
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "type", type);
+  cJSON_AddStringToObject(j, "title", title);
+  cJSON_AddNumberToObject(j, "status", status);
   cJSON_AddStringToObject(j, "traceId", r->trace_id);
   reply_problem_json(r, status, j);
 }

@@ -12,6 +12,10 @@
 /* ProblemDetails with code "BRO-%05d" (code 0 = no code, e.g. injected faults). */
 void emu_problem(emu_request *r, unsigned status, int code, const char *detail);
 
+/* The bare ProblemDetails ASP.NET writes for a status (415, 404 ...): type,
+ * title, status, traceId, no detail or code. */
+void emu_problem_status(emu_request *r, unsigned status);
+
 /* ValidationProblemDetails: 400, errors = {"Field": ["message", ...]} (takes errors). */
 void emu_problem_validation(emu_request *r, cJSON *errors);
 

@@ -13,6 +13,7 @@
 
 #include "emu_clock.h"
 #include "emu_events.h"
+#include "emu_registry.h"
 #include "emu_tus.h"
 #include "emu_util.h"
 
@@ -136,7 +137,9 @@ emu_transfer *emu_store_new(const emu_resource *res)
   t->seq = next_seq++;
   t->resource = res;
   t->created = emu_clock_now_us();
-  t->expiration = t->created + res->ttl_us;
+  emu_resource_settings rs;
+  emu_registry_settings(res, &rs); /* expiry is fixed at initialize */
+  t->expiration = t->created + rs.ttl_us;
   t->status = -1; /* so the first set_status records Initialized */
   transfers[ntransfers++] = t;
   return t;

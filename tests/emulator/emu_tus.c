@@ -28,7 +28,6 @@
 
 #define TUS_VERSION "1.0.0"
 #define TUS_EXTENSIONS "creation,termination,checksum,concatenation,expiration"
-#define SCAN_CAP ((int64_t)50 * 1000 * 1000 * 1000)
 #define IDLE_EXPIRY_US ((int64_t)24 * 3600 * 1000000)
 
 typedef struct tus_part {
@@ -331,10 +330,8 @@ static void create_finish(emu_request *r)
     emu_problem(r, 409, 4, NULL);
     goto out;
   }
-  if (!emu_config_service_owner(r->cfg, t->resource->owner)) {
-    emu_problem(r, 400, 2, NULL);
+  if (!emu_broker_storage_ready(r, t->resource))
     goto out;
-  }
   if (!t->tus)
     t->tus = calloc(1, sizeof *t->tus);
   struct emu_tus *tus = t->tus;
@@ -347,10 +344,8 @@ static void create_finish(emu_request *r)
     for (size_t i = 0; i < n; i++)
       length += tus->parts[idx[i]].length;
   }
-  if ((t->resource->max_size >= 0 && length > t->resource->max_size) ||
-      (t->use_virus_scan && length > SCAN_CAP)) {
+  if (!emu_broker_size_ok(r, t, length)) {
     free(idx);
-    emu_problem(r, 400, 16, NULL);
     goto out;
   }
   if ((!partial && tus->main_created) || tus->stitching) {

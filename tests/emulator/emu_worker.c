@@ -19,6 +19,7 @@
 
 #include "emu_clock.h"
 #include "emu_config.h"
+#include "emu_registry.h"
 #include "emu_store.h"
 #include "emu_tus.h"
 #include "emu_util.h"
@@ -129,8 +130,11 @@ static void purge_due(void)
       continue;
     }
     /* expiry purge; the grace job owns AllConfirmed transfers when purging after confirm */
-    if (now >= t->expiration && t->uploads_active == 0 &&
-        !(t->status == EMU_FT_ALL_CONFIRMED && t->resource->purge_after_confirm))
+    if (now < t->expiration || t->uploads_active > 0)
+      continue;
+    emu_resource_settings rs;
+    emu_registry_settings(t->resource, &rs);
+    if (!(t->status == EMU_FT_ALL_CONFIRMED && rs.purge_after_confirm))
       emu_store_purge(t);
   }
   emu_store_unlock();

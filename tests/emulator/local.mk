@@ -16,8 +16,10 @@ tests_emulator_altinn_emulator_SOURCES = \
 	tests/emulator/emu_ratelimit.c tests/emulator/emu_ratelimit.h \
 	tests/emulator/emu_faults.c tests/emulator/emu_faults.h \
 	tests/emulator/emu_store.c tests/emulator/emu_store.h \
+	tests/emulator/emu_registry.c tests/emulator/emu_registry.h \
 	tests/emulator/emu_worker.c tests/emulator/emu_worker.h \
 	tests/emulator/emu_maskinporten.c \
+	tests/emulator/emu_x5c.c tests/emulator/emu_x5c.h \
 	tests/emulator/emu_exchange.c \
 	tests/emulator/emu_broker.c tests/emulator/emu_broker.h \
 	tests/emulator/emu_broker_init.c \
@@ -25,6 +27,8 @@ tests_emulator_altinn_emulator_SOURCES = \
 	tests/emulator/emu_broker_query.c \
 	tests/emulator/emu_broker_download.c \
 	tests/emulator/emu_tus.c tests/emulator/emu_tus.h \
+	tests/emulator/emu_serviceowner.c \
+	tests/emulator/emu_resource_api.c \
 	tests/emulator/emu_events.c tests/emulator/emu_events.h \
 	tests/emulator/emu_events_api.c \
 	tests/emulator/emu_inspect.c
@@ -35,6 +39,8 @@ dist_noinst_SCRIPTS += \
 	tests/emulator/make-test-pki.sh \
 	tests/emulator/demo-config.sh
 
-TESTS += tests/emulator/test-emulator.sh
-dist_noinst_SCRIPTS += tests/emulator/test-emulator.sh tests/emulator/webhook-receiver.py
+TESTS += tests/emulator/test-emulator.sh tests/emulator/test-emulator-docs.sh
+dist_noinst_SCRIPTS += tests/emulator/test-emulator.sh tests/emulator/webhook-receiver.py \
+	tests/emulator/emu-test-lib.sh tests/emulator/test-emulator-docs.sh \
+	tests/emulator/make-enterprise-cert.sh
 EXTRA_DIST += tests/emulator/README.md

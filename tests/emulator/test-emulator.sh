@@ -1,70 +1,14 @@
 #!/bin/bash
-# test-emulator.sh - TAP test of the Altinn emulator, driven only by curl,
-# jq and the openssl CLI (grants are signed with `openssl dgst -sign`), so
-# it checks the emulator from the outside exactly as a client sees it.
-#
-# Env: top_builddir/top_srcdir (set by make check), EMULATOR (binary
-# override), KEEP=1 keeps the temp dir for debugging.
+# test-emulator.sh - TAP test of the Altinn emulator's behaviour as the
+# gateway relies on it: grants, exchange, the file transfer lifecycle,
+# rate limits, faults, events, TUS, purge. Driven only by curl, jq and the
+# openssl CLI through emu-test-lib.sh (env: see there).
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=${top_srcdir:-$here/../..}
-builddir=${top_builddir:-$srcdir}
-emu=${EMULATOR:-$builddir/tests/emulator/altinn-emulator}
-
-for tool in curl jq openssl python3; do
-  if ! command -v $tool >/dev/null 2>&1; then
-    echo "1..0 # SKIP $tool not installed"
-    exit 0
-  fi
-done
-if [ ! -x "$emu" ]; then
-  echo "Bail out! emulator binary not found: $emu"
-  exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/emu-test.XXXXXX")
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  if [ "${KEEP:-0}" = 1 ]; then echo "# kept $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. "$(dirname "$0")/emu-test-lib.sh"
+emu_lib_init
 "$srcdir/tests/emulator/demo-config.sh" "$tmp" "$port" || { echo "Bail out! demo-config.sh failed"; exit 1; }
-base="https://127.0.0.1:$port"
-
-"$emu" --config "$tmp/emulator.json" >"$tmp/stdout" 2>"$tmp/stderr" &
-pid=$!
-for _ in $(seq 1 100); do
-  grep -q "listening" "$tmp/stdout" 2>/dev/null && break
-  sleep 0.05
-done
-if [ "$(cat "$tmp/stdout")" != "altinn-emulator listening on $base" ]; then
-  echo "Bail out! emulator did not start: $(cat "$tmp/stdout" "$tmp/stderr")"
-  exit 1
-fi
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-# check DESCRIPTION COMMAND...: ok when the command succeeds; on failure the
-# last response is shown as a TAP diagnostic.
-check() {
-  local d=$1; shift
-  if "$@"; then ok "$d"; else not_ok "$d"; echo "# code=$code body=$(head -c 600 "$tmp/body")"; fi
-}
-
-# req METHOD PATH [curl args...]: sets $code; body in $tmp/body, headers in $tmp/hdr
-req() {
-  local m=$1 p=$2; shift 2
-  code=$(curl -sS --cacert "$tmp/ca.pem" -X "$m" -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' "$@" "$base$p")
-}
-body() { cat "$tmp/body"; }
-jbody() { jq -r "$1" "$tmp/body" 2>/dev/null; }
-header() { grep -i "^$1:" "$tmp/hdr" | head -1 | sed 's/^[^:]*: *//' | tr -d '\r'; }
+emu_start "$tmp/emulator.json"
 
 # wait_status ID STATUS: polls the overview (as the gateway org) for up to 3 s
 wait_status() {
@@ -75,30 +19,6 @@ wait_status() {
   done
   return 1
 }
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-GW_ID=11111111-1111-4111-8111-111111111111
-PA_ID=22222222-2222-4222-8222-222222222222
-SCOPES="altinn:broker.read altinn:broker.write altinn:events.subscribe"
-# grant CLIENT_ID KID KEY [SCOPE] [AUD] [JTI]: prints a signed JWT grant
-grant() {
-  local cid=$1 kid=$2 key=$3 scope=${4:-$SCOPES} aud=${5:-$base/} jti=${6:-$(cat /proc/sys/kernel/random/uuid)}
-  local now; now=$(date +%s)
-  local h p s
-  h=$(printf '{"alg":"RS256","kid":"%s"}' "$kid" | b64url)
-  p=$(printf '{"aud":"%s","iss":"%s","scope":"%s","iat":%d,"exp":%d,"jti":"%s"}' \
-      "$aud" "$cid" "$scope" "$now" $((now + 100)) "$jti" | b64url)
-  s=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -sign "$key" -binary | b64url)
-  printf '%s.%s.%s' "$h" "$p" "$s"
-}
-token_req() {
-  req POST /token -H 'Content-Type: application/x-www-form-urlencoded' \
-    --data "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=$1"
-}
-# mp_token CLIENT_ID KID KEY [SCOPE] -> Maskinporten access token; exchange -> Altinn token
-mp_token() { token_req "$(grant "$@")"; jbody .access_token; }
-# exchange MP_TOKEN: sets $code, the Altinn token is in $tmp/body
-exchange() { req GET /authentication/api/v1/exchange/maskinporten -H "Authorization: Bearer $1"; }
-
 # ---- Maskinporten ----
 jti=$(cat /proc/sys/kernel/random/uuid)
 g=$(grant $GW_ID gateway-key-1 "$tmp/keys/gateway.key" "$SCOPES" "$base/" "$jti")
@@ -106,7 +26,7 @@ token_req "$g"
 check "grant -> 200 Bearer token, expires_in 120, scope echoed" \
   test "$code" = 200 -a "$(jbody .token_type)" = Bearer -a "$(jbody .expires_in)" = 120 -a "$(jbody .scope)" = "$SCOPES"
 mp=$(jbody .access_token)
-claims=$(printf '%s' "$mp" | cut -d. -f2 | python3 -c 'import sys,base64; s=sys.stdin.read().strip(); print(base64.urlsafe_b64decode(s+"="*(-len(s)%4)).decode())')
+claims=$(jwt_claims "$mp")
 check "access token carries consumer 0192:999888777 and client_id" \
   test "$(echo "$claims" | jq -r '.consumer.ID + " " + .client_id')" = "0192:999888777 $GW_ID"
 token_req "$g"
@@ -125,7 +45,7 @@ check "unregistered scope -> 400 invalid_scope MP-200" \
 # ---- token exchange ----
 exchange "$mp"
 gw=$(body)
-acl=$(printf '%s' "$gw" | cut -d. -f2 | python3 -c 'import sys,base64; s=sys.stdin.read().strip(); print(base64.urlsafe_b64decode(s+"="*(-len(s)%4)).decode())')
+acl=$(jwt_claims "$gw")
 check "exchange -> 200 Altinn JWT with urn:altinn:orgNumber and Altinn issuer" \
   test "$code" = 200 -a "$(echo "$acl" | jq -r '."urn:altinn:orgNumber"')" = 999888777 \
        -a "$(echo "$acl" | jq -r .iss)" = "$base/authentication/api/v1/openid/"
@@ -383,17 +303,4 @@ check "after the 30-day TTL the transfer is Purged and its bytes deleted" \
 req GET /broker/api/v1/filetransfer/$cut/download -H "$PA"
 check "download of a purged transfer -> 403 BRO-00007" test "$code" = 403 -a "$(jbody .code)" = BRO-00007
 
-# ---- shutdown ----
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-pid=
-check "SIGTERM -> clean exit 0" test "$rc" = 0
-if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$tmp/stderr"; then
-  not_ok "no sanitizer reports"; sed 's/^/# /' "$tmp/stderr" | head -40
-else
-  ok "no sanitizer reports"
-fi
-
-echo "1..$n"
-[ "$failed" -eq 0 ]
+emu_finish
