@@ -2,14 +2,17 @@
  * (see ab_config.h for the syntax). */
 #include "ab_config.h"
 #include "ab_secret.h"
+#include "ab_audience.h"
 
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define MAX_ITEMS 64
 
@@ -46,11 +49,12 @@ void ab_config_free(ab_config *cfg) {
     free(m->path); free(m->client_name); free(m->resource_id); free(m->source);
     free_list(m->recipients, m->n_recipients);
     free_list(m->users, m->n_users);
+    free_list(m->groups, m->n_groups);
   }
   free(cfg->mounts);
   free(cfg->environment); free(cfg->platform_url); free(cfg->maskinporten_issuer);
   free(cfg->token_url); free(cfg->exchange_url); free(cfg->ca_file);
-  free(cfg->ca_pem); free(cfg->spool_dir); free(cfg->state_dir);
+  free(cfg->ca_pem); free(cfg->spool_dir); free(cfg->state_dir); free(cfg->log_file);
   free(cfg);
 }
 
@@ -266,6 +270,7 @@ static void free_mount(ab_mount_cfg *m) {
   free(m->path); free(m->client_name); free(m->resource_id); free(m->source);
   free_list(m->recipients, m->n_recipients);
   free_list(m->users, m->n_users);
+  free_list(m->groups, m->n_groups);
 }
 
 static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
@@ -287,14 +292,6 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
     return ab_error_set(err, ENOMEM, "out of memory");
   }
   strip_slashes(m.path);
-  for (size_t i = 0; i < cfg->n_mounts; i++) {
-    if (strcmp(cfg->mounts[i].path, m.path) == 0) {
-      int rc = fail(err, source, "AltinnBrokerMount %s is declared twice (first at %s)",
-                    m.path, cfg->mounts[i].source);
-      free_mount(&m);
-      return rc;
-    }
-  }
   int rc = 0;
   for (int i = 1; i < argc && rc == 0; i++) {
     char key[32];
@@ -334,15 +331,20 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
         }
       }
       free_list(raw, n);
-    } else if (strcmp(key, "users") == 0) {
-      free_list(m.users, m.n_users);
-      m.users = NULL;
-      m.n_users = 0;
-      if (split_list(v, &m.users, &m.n_users) < 0) {
+    } else if (strcmp(key, "users") == 0 || strcmp(key, "groups") == 0) {
+      int users = key[0] == 'u';
+      char ***list = users ? &m.users : &m.groups;
+      size_t *n = users ? &m.n_users : &m.n_groups;
+      free_list(*list, *n);
+      *list = NULL;
+      *n = 0;
+      if (split_list(v, list, n) < 0) {
         rc = ab_error_set(err, ENOMEM, "out of memory");
+      } else if (*n == 0) {
+        rc = fail(err, source, "AltinnBrokerMount: %s= names nobody%s", key, NULL);
       }
     } else {
-      rc = fail(err, source, "AltinnBrokerMount: unknown setting '%s' (known: client, resource, direction, recipients, users)", key, NULL);
+      rc = fail(err, source, "AltinnBrokerMount: unknown setting '%s' (known: client, resource, direction, recipients, users, groups)", key, NULL);
     }
   }
   if (rc == 0) {
@@ -407,12 +409,14 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
   }
   if (strcasecmp(directive, "AltinnBrokerCACertificate") == 0 ||
       strcasecmp(directive, "AltinnBrokerSpoolDir") == 0 ||
-      strcasecmp(directive, "AltinnBrokerStateDir") == 0) {
+      strcasecmp(directive, "AltinnBrokerStateDir") == 0 ||
+      strcasecmp(directive, "AltinnBrokerLog") == 0) {
     if (v[0] != '/') {
       return fail(err, source, "%s must be an absolute path, got '%s'", directive, v);
     }
     char **slot = strcasecmp(directive, "AltinnBrokerSpoolDir") == 0 ? &cfg->spool_dir
                 : strcasecmp(directive, "AltinnBrokerStateDir") == 0 ? &cfg->state_dir
+                : strcasecmp(directive, "AltinnBrokerLog") == 0 ? &cfg->log_file
                 : &cfg->ca_file;
     return replace(slot, v) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
   }
@@ -482,17 +486,20 @@ int ab_config_finish(ab_config *cfg, ab_error *err) {
       return ab_error_set(err, EINVAL, "%s: AltinnBrokerMount %s uses client '%s', but no "
                           "AltinnBrokerClient has that name", m->source, m->path, m->client_name);
     }
-    /* Mounts may not nest: a path would belong to two of them. */
+    /* A path a user sees must name one mount: the same path or nested
+     * paths are fine only for audiences that share nobody. */
     for (size_t j = 0; j < i; j++) {
-      size_t n = strlen(cfg->mounts[j].path);
-      size_t k = strlen(m->path);
-      const char *a = n < k ? cfg->mounts[j].path : m->path;
-      const char *b = n < k ? m->path : cfg->mounts[j].path;
-      size_t an = strlen(a);
-      if (strncmp(a, b, an) == 0 && b[an] == '/') {
-        return ab_error_set(err, EINVAL, "%s: AltinnBrokerMount %s lies inside %s (mounts may not nest)",
-                            m->source, b, a);
+      const ab_mount_cfg *o = &cfg->mounts[j];
+      if (!ab_mount_paths_clash(o->path, m->path) || !ab_audience_may_overlap(o, m)) {
+        continue;
       }
+      if (strcmp(o->path, m->path) == 0) {
+        return ab_error_set(err, EINVAL, "%s: AltinnBrokerMount %s is declared twice for the same "
+                            "users (first at %s); give each organisation's mount its own users= or groups=",
+                            m->source, m->path, o->source);
+      }
+      return ab_error_set(err, EINVAL, "%s: AltinnBrokerMount %s and %s (%s) nest, and one user could "
+                          "see both; mounts a user sees may not nest", m->source, m->path, o->path, o->source);
     }
   }
   return 0;
@@ -607,6 +614,74 @@ static int tokenize(char *line, char **words, int max) {
   return n;
 }
 
+static int load_file_rec(ab_config *cfg, const char *path, int depth, ab_error *err);
+
+/* ProFTPD skips these when including a directory or pattern. */
+static int is_backup_name(const char *path) {
+  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  size_t n = strlen(base);
+  return (n > 0 && base[n - 1] == '~') ||
+         (n > 4 && base[n - 4] == '.' && base[n - 3] == 's' && base[n - 2] == 'w');
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* `Include target`: a file, every regular file of a directory, or a
+ * wildcard pattern, each in name order. */
+static int include(ab_config *cfg, const char *target, const char *source, int depth,
+                   ab_error *err) {
+  struct stat st;
+  if (strpbrk(target, "*?[") == NULL) {
+    if (stat(target, &st) < 0) {
+      return ab_error_set(err, errno, "%s: Include %s: %s", source, target, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return load_file_rec(cfg, target, depth + 1, err);
+    }
+  }
+  glob_t g;
+  memset(&g, 0, sizeof(g));
+  char pattern[4096];
+  snprintf(pattern, sizeof(pattern), "%s%s", target,
+           strpbrk(target, "*?[") != NULL ? "" : target[strlen(target) - 1] == '/' ? "*" : "/*");
+  int grc = glob(pattern, 0, NULL, &g);
+  if (grc != 0 && grc != GLOB_NOMATCH) {
+    globfree(&g);
+    return ab_error_set(err, EIO, "%s: Include %s: cannot expand the pattern", source, target);
+  }
+  qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), by_name);
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
+    if (!is_backup_name(g.gl_pathv[i]) && stat(g.gl_pathv[i], &st) == 0 && S_ISREG(st.st_mode)) {
+      rc = load_file_rec(cfg, g.gl_pathv[i], depth + 1, err);
+    }
+  }
+  globfree(&g);
+  return rc;
+}
+
+/* Reads one logical line (a trailing backslash joins the next physical
+ * line, as in ProFTPD). Returns 0 at end of file; *lineno is the number of
+ * the last physical line read, which is what ProFTPD reports. */
+static int read_logical_line(FILE *f, char *line, size_t size, int *lineno) {
+  size_t len = 0;
+  line[0] = '\0';
+  while (fgets(line + len, (int) (size - len), f) != NULL) {
+    (*lineno)++;
+    len += strlen(line + len);
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+      line[--len] = '\0';
+    }
+    if (len == 0 || line[len - 1] != '\\' || len + 2 >= size) {
+      return 1;
+    }
+    line[--len] = ' ';
+  }
+  return len > 0;
+}
+
 static int load_file_rec(ab_config *cfg, const char *path, int depth, ab_error *err) {
   if (depth > 8) {
     return ab_error_set(err, ELOOP, "%s: Include nested too deeply", path);
@@ -618,8 +693,7 @@ static int load_file_rec(ab_config *cfg, const char *path, int depth, ab_error *
   char line[8192];
   int lineno = 0;
   int rc = 0;
-  while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-    lineno++;
+  while (rc == 0 && read_logical_line(f, line, sizeof(line), &lineno)) {
     char *words[MAX_ITEMS];
     char source[1024];
     snprintf(source, sizeof(source), "%s:%d", path, lineno);
@@ -627,7 +701,7 @@ static int load_file_rec(ab_config *cfg, const char *path, int depth, ab_error *
     if (n < 0) {
       rc = ab_error_set(err, EINVAL, "%s: unterminated quote or too many words", source);
     } else if (n >= 2 && strcasecmp(words[0], "Include") == 0) {
-      rc = load_file_rec(cfg, words[1], depth + 1, err);
+      rc = include(cfg, words[1], source, depth, err);
     } else if (n >= 1 && strncasecmp(words[0], "AltinnBroker", 12) == 0) {
       rc = ab_config_directive(cfg, words[0], n - 1, (const char *const *) words + 1, source, err);
     }
@@ -641,31 +715,6 @@ int ab_config_load_file(ab_config *cfg, const char *path, ab_error *err) {
     return -1;
   }
   return ab_config_finish(cfg, err);
-}
-
-int ab_mount_visible_to(const ab_mount_cfg *m, const char *user) {
-  if (m->n_users == 0 || user == NULL) {
-    return 1; /* unrestricted mount, or the admin CLI acting for everyone */
-  }
-  for (size_t i = 0; i < m->n_users; i++) {
-    if (strcmp(m->users[i], user) == 0) {
-      return 1;
-    }
-  }
-  return 0;
-}
-
-const ab_mount_cfg *ab_config_find_mount(const ab_config *cfg,
-                                         const char *user, const char *path) {
-  for (size_t i = 0; i < cfg->n_mounts; i++) {
-    const ab_mount_cfg *m = &cfg->mounts[i];
-    size_t n = strlen(m->path);
-    if (strncmp(path, m->path, n) == 0 && (path[n] == '\0' || path[n] == '/') &&
-        (user == NULL || ab_mount_visible_to(m, user))) {
-      return m;
-    }
-  }
-  return NULL;
 }
 
 char *ab_config_client_scope(const ab_config *cfg, const ab_client_cfg *c) {

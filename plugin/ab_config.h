@@ -11,6 +11,7 @@
  *   AltinnBrokerCACertificate /path/ca.pem                (extra trust; default: system CAs)
  *   AltinnBrokerSpoolDir      /var/spool/altinn-broker
  *   AltinnBrokerStateDir      /var/lib/altinn-broker
+ *   AltinnBrokerLog           /var/log/proftpd/altinn-broker.log  (the module's log)
  *   AltinnBrokerClient <name> client-id=<id> org=<9 digits> CREDENTIAL
  *                             [alg=RS256|RS384|RS512] [scope="..."] [resource=<aud>]
  *                             [systemuser-org=<9 digits> [external-ref=<ref>]]
@@ -20,7 +21,10 @@
  *       p12=<pkcs12 file> [p12-password-file=<file>]              enterprise certificate
  *       key=<pem file> cert=<pem chain> [key-password-file=]      enterprise certificate
  *   AltinnBrokerMount  <path> client=<name> resource=<id> direction=outbox|inbox
- *                             [recipients=0192:<org>[,0192:<org>...]] [users=<u1>[,<u2>...]]
+ *                             [recipients=0192:<org>[,0192:<org>...]]
+ *                             [users=<u1>[,<u2>...]] [groups=<g1>[,<g2>...]]
+ *
+ * Who sees which mount (users=, groups=) is decided in ab_audience.h.
  */
 #ifndef AB_CONFIG_H
 #define AB_CONFIG_H
@@ -64,8 +68,11 @@ typedef struct ab_mount_cfg {
   ab_direction direction;
   char **recipients;     /* normalised "0192:<org>" */
   size_t n_recipients;
-  char **users;          /* SFTP users who see this mount; none = every user */
+  char **users;          /* SFTP users who see this mount */
   size_t n_users;
+  char **groups;         /* SFTP groups whose members see it (no users and
+                          * no groups: every user sees it) */
+  size_t n_groups;
   char *source;
 } ab_mount_cfg;
 
@@ -80,6 +87,7 @@ typedef struct ab_config {
   size_t ca_pem_len;
   char *spool_dir;
   char *state_dir;
+  char *log_file;        /* AltinnBrokerLog, NULL: ProFTPD's system log */
   ab_client_cfg *clients;
   size_t n_clients;
   ab_mount_cfg *mounts;
@@ -98,7 +106,9 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
                         ab_error *err);
 
 /* Checks the whole: environment URLs, every mount's client exists, at least
- * one mount. Messages start with the offending directive's "file:line". */
+ * one mount, no two mounts at the same or nested paths that one user could
+ * see (ab_audience.h). Messages start with the offending directive's
+ * "file:line". */
 int ab_config_finish(ab_config *cfg, ab_error *err);
 
 /* Loads every client's key or certificate (ab_key_load) and the CA file.
@@ -119,17 +129,12 @@ void ab_config_auth(const ab_config *cfg, const ab_client_cfg *c, const char *sc
                     ab_auth_config *out);
 
 /* Reads every AltinnBroker* directive from a ProFTPD configuration file
- * (other lines are ignored; `Include` is followed) and then runs
- * ab_config_finish. Used by the admin CLI. */
+ * (other lines are ignored) and then runs ab_config_finish. Used by the
+ * admin CLI. Reads lines as ProFTPD does: a trailing backslash continues a
+ * line, and `Include` follows a file, every file of a directory
+ * ("/etc/proftpd/conf.d/") or a wildcard pattern, in name order, skipping
+ * editor backups ("*~", "*.sw?"). */
 int ab_config_load_file(ab_config *cfg, const char *path, ab_error *err);
-
-/* The mount whose path equals `path` or contains it ("/outbox/x" is in
- * "/outbox"), among those visible to `user` (NULL = any). */
-const ab_mount_cfg *ab_config_find_mount(const ab_config *cfg,
-                                         const char *user, const char *path);
-
-/* True when `user` may see mount m (user NULL: the admin, sees all). */
-int ab_mount_visible_to(const ab_mount_cfg *m, const char *user);
 
 /* The scopes a client needs for the mounts that use it (malloc'ed),
  * or its configured scope. */

@@ -77,20 +77,24 @@ ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
   return vfs;
 }
 
-int ab_vfs_login(ab_vfs *vfs, const char *user, ab_error *err) {
+int ab_vfs_login(ab_vfs *vfs, const ab_principal *who, ab_error *err) {
   const ab_config *cfg = vfs->cfg;
   if (vfs->user != NULL) {
     return ab_error_set(err, EALREADY, "session already logged in as %s", vfs->user);
   }
-  vfs->user = strdup(user ? user : "(admin)");
-  if (vfs->user == NULL) {
+  vfs->user = strdup(who != NULL && who->user != NULL ? who->user : "(admin)");
+  const ab_mount_cfg **visible = calloc(cfg->n_mounts ? cfg->n_mounts : 1, sizeof(*visible));
+  size_t n_visible = 0;
+  if (vfs->user == NULL || visible == NULL) {
+    free(visible);
     return ab_error_set(err, ENOMEM, "out of memory");
   }
-  for (size_t i = 0; i < cfg->n_mounts; i++) {
-    const ab_mount_cfg *mc = &cfg->mounts[i];
-    if (!ab_mount_visible_to(mc, user)) {
-      continue;
-    }
+  if (ab_audience_mounts(cfg, who, visible, &n_visible, err) < 0) {
+    free(visible);
+    return -1;
+  }
+  for (size_t i = 0; i < n_visible; i++) {
+    const ab_mount_cfg *mc = visible[i];
     /* One authenticated client per Maskinporten client the user's mounts use. */
     ab_client_session *cs = NULL;
     for (size_t j = 0; j < vfs->n_clients; j++) {
@@ -106,6 +110,7 @@ int ab_vfs_login(ab_vfs *vfs, const char *user, ab_error *err) {
       cs->auth = ab_auth_new(&ac, err);
       free(scope);
       if (cs->auth == NULL) {
+        free(visible);
         return ab_error_prefix(err, "%s: AltinnBrokerClient %s", mc->client->source, mc->client->name);
       }
       cs->cfg = mc->client;
@@ -118,6 +123,7 @@ int ab_vfs_login(ab_vfs *vfs, const char *user, ab_error *err) {
     m->cfg = mc;
     m->client = cs;
   }
+  free(visible);
   return 0;
 }
 

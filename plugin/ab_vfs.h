@@ -30,6 +30,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "ab_audience.h"
 #include "ab_config.h"
 #include "ab_error.h"
 
@@ -72,10 +73,11 @@ const ab_vfs_methods *ab_vfs_methods_get(void);
 ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
                    ab_error *err);
 
-/* Binds the session to `user`: from now on it sees the mounts visible to
- * that user (NULL: all mounts, for the admin CLI), acting with each
- * mount's Maskinporten client. */
-int ab_vfs_login(ab_vfs *vfs, const char *user, ab_error *err);
+/* Binds the session to a user and the user's groups: from now on it sees
+ * the mounts bound to them (ab_audience.h; who NULL: all mounts, for the
+ * admin CLI), acting with each mount's Maskinporten client. Fails when the
+ * user would see two mounts at one path: such a session must be refused. */
+int ab_vfs_login(ab_vfs *vfs, const ab_principal *who, ab_error *err);
 void ab_vfs_free(ab_vfs *vfs);
 
 /* Number of mounts this session sees, and the i-th mount's path. */

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -24,8 +25,12 @@ static void cli_log(void *ctx, int level, const char *message) {
 
 ab_vfs *cli_open_session(cli_context *ctx) {
   ab_error err;
+  ab_principal who = {
+    .user = ctx->user, .groups = (const char *const *) ctx->groups, .n_groups = ctx->n_groups,
+  };
+  int admin = ctx->user == NULL && ctx->n_groups == 0;
   ab_vfs *vfs = ab_vfs_new(ctx->cfg, cli_log, ctx, &err);
-  if (vfs == NULL || ab_vfs_login(vfs, ctx->user, &err) < 0) {
+  if (vfs == NULL || ab_vfs_login(vfs, admin ? NULL : &who, &err) < 0) {
     fprintf(stderr, "altinn-broker: %s\n", err.message);
     ab_vfs_free(vfs);
     return NULL;
@@ -44,13 +49,43 @@ static const struct {
   { "get",   cli_cmd_get,   "get MOUNT NAME DEST [--confirm] download NAME from an inbox; --confirm confirms it" },
 };
 
+/* -g a,b -g c: appends each group to ctx->groups. */
+static int add_groups(cli_context *ctx, const char *arg) {
+  char *copy = strdup(arg);
+  char *save = NULL;
+  for (char *g = copy ? strtok_r(copy, ",", &save) : NULL; g != NULL; g = strtok_r(NULL, ",", &save)) {
+    char **grown = realloc(ctx->groups, (ctx->n_groups + 1) * sizeof(char *));
+    if (grown == NULL) {
+      free(copy);
+      return -1;
+    }
+    ctx->groups = grown;
+    if ((ctx->groups[ctx->n_groups] = strdup(g)) == NULL) {
+      free(copy);
+      return -1;
+    }
+    ctx->n_groups++;
+  }
+  int rc = copy == NULL ? -1 : 0;
+  free(copy);
+  return rc;
+}
+
+static void free_groups(cli_context *ctx) {
+  for (size_t i = 0; i < ctx->n_groups; i++) {
+    free(ctx->groups[i]);
+  }
+  free(ctx->groups);
+}
+
 static void usage(FILE *out) {
-  fprintf(out, "usage: altinn-broker [-c CONFIG] [-u USER] [-v] [--json] COMMAND ...\n");
+  fprintf(out, "usage: altinn-broker [-c CONFIG] [-u USER] [-g GROUP[,GROUP]] [-v] [--json] COMMAND ...\n");
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
     fprintf(out, "  %s\n", commands[i].help);
   }
   fprintf(out, "CONFIG is the ProFTPD configuration with the AltinnBroker* directives\n"
-               "(default " DEFAULT_CONFIG "); USER selects the mounts bound to an SFTP user.\n");
+               "(default " DEFAULT_CONFIG "); USER and GROUP select the mounts an SFTP user\n"
+               "with those groups sees (default: every mount).\n");
 }
 
 int main(int argc, char **argv) {
@@ -59,21 +94,29 @@ int main(int argc, char **argv) {
   int opt;
   static const struct option longopts[] = {
     { "config", required_argument, NULL, 'c' }, { "user", required_argument, NULL, 'u' },
+    { "group", required_argument, NULL, 'g' },
     { "verbose", no_argument, NULL, 'v' }, { "json", no_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
   };
-  while ((opt = getopt_long(argc, argv, "+c:u:vh", longopts, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, "+c:u:g:vh", longopts, NULL)) != -1) {
     switch (opt) {
     case 'c': config_path = optarg; break;
     case 'u': ctx.user = optarg; break;
+    case 'g':
+      if (add_groups(&ctx, optarg) < 0) {
+        fprintf(stderr, "altinn-broker: out of memory\n");
+        return 2;
+      }
+      break;
     case 'v': ctx.verbose = 1; break;
     case 'j': ctx.json = 1; break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    case 'h': usage(stdout); free_groups(&ctx); return 0;
+    default: usage(stderr); free_groups(&ctx); return 2;
     }
   }
   if (optind >= argc) {
     usage(stderr);
+    free_groups(&ctx);
     return 2;
   }
   cli_command_fn fn = NULL;
@@ -85,6 +128,7 @@ int main(int argc, char **argv) {
   if (fn == NULL) {
     fprintf(stderr, "altinn-broker: unknown command '%s'\n", argv[optind]);
     usage(stderr);
+    free_groups(&ctx);
     return 2;
   }
   ab_error err;
@@ -93,11 +137,13 @@ int main(int argc, char **argv) {
       ab_config_load_secrets(ctx.cfg, &err) < 0) {
     fprintf(stderr, "altinn-broker: %s\n", ctx.cfg ? err.message : "out of memory");
     ab_config_free(ctx.cfg);
+    free_groups(&ctx);
     return 2;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = fn(&ctx, argc - optind, argv + optind);
   ab_config_free(ctx.cfg);
+  free_groups(&ctx);
   curl_global_cleanup();
   return rc;
 }

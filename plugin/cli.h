@@ -8,7 +8,9 @@
 
 typedef struct cli_context {
   ab_config *cfg;         /* finished, secrets loaded */
-  const char *user;       /* -u USER, or NULL: every mount */
+  const char *user;       /* -u USER, or NULL */
+  char **groups;          /* -g GROUP[,GROUP...] */
+  size_t n_groups;        /* no -u and no -g: the admin, who sees every mount */
   int verbose;            /* -v */
   int json;               /* --json: machine-readable output */
 } cli_context;

@@ -22,8 +22,16 @@ ab_vfs *abp_vfs = NULL;
  * finished and given its keys at core.postparse, inherited by each session
  * through fork(). */
 static ab_config *abp_config = NULL;
-static const char *abp_log_path = NULL;
 static int abp_log_fd = -1;
+
+/* The first directive that was refused, "file:line: reason". ProFTPD 1.3.8
+ * stops on a refused directive in the main file or a single included file,
+ * but when the Include names a directory or a pattern (Debian's
+ * "Include /etc/proftpd/conf.d/") it only logs the error, skips the rest of
+ * that file and starts anyway: a mount would silently be missing and its
+ * users would write to the real disk. So the module remembers the refusal
+ * and refuses to start at postparse. */
+static char abp_refused[AB_ERROR_MSG_MAX];
 static pool *abp_pool = NULL;
 
 void abp_log(int level, const char *fmt, ...) {
@@ -62,8 +70,7 @@ MODRET set_altinnbroker(cmd_rec *cmd) {
       CONF_ERROR(cmd, "out of memory");
     }
   }
-  char source[64];
-  snprintf(source, sizeof(source), "line %u", pr_parser_get_lineno());
+  const char *source = abp_config_source(cmd->tmp_pool, cmd->argv[0]);
   const char **argv = pcalloc(cmd->tmp_pool, sizeof(char *) * (cmd->argc + 1));
   for (unsigned int i = 1; i < cmd->argc; i++) {
     argv[i - 1] = cmd->argv[i];
@@ -72,7 +79,7 @@ MODRET set_altinnbroker(cmd_rec *cmd) {
   if (ab_config_directive(abp_config, cmd->argv[0], (int) cmd->argc - 1, argv,
                           source, &err) < 0) {
     /* ProFTPD adds the directive, file and line itself and refuses to
-     * start; drop the core's own "line N: Directive: " prefix. */
+     * start; drop the core's own "file:line: Directive: " prefix. */
     const char *msg = err.message;
     size_t sl = strlen(source);
     if (strncmp(msg, source, sl) == 0 && strncmp(msg + sl, ": ", 2) == 0) {
@@ -83,18 +90,11 @@ MODRET set_altinnbroker(cmd_rec *cmd) {
       msg += dl + 1;
       while (*msg == ' ') msg++;
     }
+    if (abp_refused[0] == '\0') {
+      snprintf(abp_refused, sizeof(abp_refused), "%s", err.message);
+    }
     CONF_ERROR(cmd, pstrdup(cmd->tmp_pool, msg));
   }
-  return PR_HANDLED(cmd);
-}
-
-MODRET set_altinnbrokerlog(cmd_rec *cmd) {
-  CHECK_ARGS(cmd, 1);
-  CHECK_CONF(cmd, CONF_ROOT);
-  if (*((char *) cmd->argv[1]) != '/') {
-    CONF_ERROR(cmd, "must be an absolute path");
-  }
-  abp_log_path = pstrdup(permanent_pool, cmd->argv[1]);
   return PR_HANDLED(cmd);
 }
 
@@ -108,6 +108,10 @@ static void refuse_to_start(void) {
 
 static void abp_postparse_ev(const void *event_data, void *user_data) {
   (void) event_data; (void) user_data;
+  if (abp_refused[0] != '\0') {
+    pr_log_pri(PR_LOG_ERR, "%s: configuration error: %s", MOD_ALTINN_BROKER_VERSION, abp_refused);
+    refuse_to_start();
+  }
   if (abp_config == NULL) {
     return;
   }
@@ -124,13 +128,15 @@ static void abp_postparse_ev(const void *event_data, void *user_data) {
     pr_log_pri(PR_LOG_ERR, "%s: configuration error: %s", MOD_ALTINN_BROKER_VERSION, err.message);
     refuse_to_start();
   }
-  if (abp_log_path != NULL && abp_log_fd < 0) {
+  if (abp_config->log_file != NULL && abp_log_fd < 0) {
     PRIVS_ROOT
-    int res = pr_log_openfile(abp_log_path, &abp_log_fd, 0600);
+    int res = pr_log_openfile(abp_config->log_file, &abp_log_fd, 0600);
     PRIVS_RELINQUISH
     if (res < 0) {
       pr_log_pri(PR_LOG_ERR, "%s: cannot open AltinnBrokerLog %s: %s", MOD_ALTINN_BROKER_VERSION,
-                 abp_log_path, strerror(errno));
+                 abp_config->log_file,
+                 res == PR_LOG_WRITABLE_DIR ? "its directory is world-writable" :
+                 res == PR_LOG_SYMLINK ? "it is a symbolic link" : strerror(errno));
       refuse_to_start();
     }
   }
@@ -141,7 +147,7 @@ static void abp_restart_ev(const void *event_data, void *user_data) {
   /* The config is parsed again after a restart; start from scratch. */
   ab_config_free(abp_config);
   abp_config = NULL;
-  abp_log_path = NULL;
+  abp_refused[0] = '\0';
   if (abp_log_fd >= 0) {
     close(abp_log_fd);
     abp_log_fd = -1;
@@ -156,16 +162,37 @@ static void abp_exit_ev(const void *event_data, void *user_data) {
 
 /* Command handlers */
 
+/* The user's groups as ProFTPD resolved them at login: the primary group
+ * and every supplementary one. */
+static ab_principal session_principal(pool *p) {
+  ab_principal who = { .user = session.user };
+  size_t n = (session.group != NULL) + (session.groups ? session.groups->nelts : 0);
+  const char **groups = pcalloc(p, sizeof(char *) * (n + 1));
+  size_t k = 0;
+  if (session.group != NULL) {
+    groups[k++] = session.group;
+  }
+  for (unsigned int i = 0; session.groups != NULL && i < session.groups->nelts; i++) {
+    groups[k++] = ((char **) session.groups->elts)[i];
+  }
+  who.groups = groups;
+  who.n_groups = k;
+  return who;
+}
+
 MODRET abp_post_pass(cmd_rec *cmd) {
-  (void) cmd;
   if (abp_vfs == NULL) {
     return PR_DECLINED(cmd);
   }
   ab_error err;
-  if (ab_vfs_login(abp_vfs, session.user, &err) < 0) {
-    abp_log(AB_LOG_ERROR, "session for %s: %s", session.user, err.message);
-    ab_vfs_free(abp_vfs);
-    abp_vfs = NULL;
+  ab_principal who = session_principal(cmd->tmp_pool ? cmd->tmp_pool : cmd->pool);
+  if (ab_vfs_login(abp_vfs, &who, &err) < 0) {
+    abp_log(AB_LOG_ERROR, "session for %s refused: %s", session.user, err.message);
+    /* A user who would see two organisations' files at one path, or whose
+     * client cannot be set up, must not go on with the real disk in place
+     * of the mounts. */
+    pr_session_disconnect(&altinn_broker_module, PR_SESS_DISCONNECT_CONFIG_ACL,
+                          "Altinn Broker mounts are misconfigured for this user");
     return PR_DECLINED(cmd);
   }
   /* After login and chroot: the mount paths are in the session's view, and
@@ -224,7 +251,7 @@ static conftable abp_conftab[] = {
   { "AltinnBrokerStateDir",        set_altinnbroker, NULL },
   { "AltinnBrokerClient",          set_altinnbroker, NULL },
   { "AltinnBrokerMount",           set_altinnbroker, NULL },
-  { "AltinnBrokerLog",             set_altinnbrokerlog, NULL },
+  { "AltinnBrokerLog",             set_altinnbroker, NULL },
   { NULL, NULL, NULL }
 };
 

@@ -23,6 +23,9 @@ void abp_log(int level, const char *fmt, ...)
 #endif
   ;
 
+/* "file:line" of the directive being parsed (config_source.c). */
+const char *abp_config_source(pool *p, const char *directive);
+
 /* Registers the FSIO handlers for every mount the session sees (after
  * login and chroot). */
 int abp_fsio_register(pool *p);

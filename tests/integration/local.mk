@@ -1,7 +1,12 @@
 # Integration tests: a real ProFTPD with the module, real SFTP clients, the emulator.
 TESTS += tests/integration/test-walking-skeleton.sh \
-	tests/integration/test-walking-skeleton-chroot.sh
+	tests/integration/test-walking-skeleton-chroot.sh \
+	tests/integration/test-config-errors.sh \
+	tests/integration/test-multi-org.sh
 dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
-	tests/integration/test-walking-skeleton-chroot.sh
-dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh
+	tests/integration/test-walking-skeleton-chroot.sh \
+	tests/integration/test-config-errors.sh \
+	tests/integration/test-multi-org.sh
+dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh \
+	tests/integration/multi-org-env.sh
 dist_noinst_SCRIPTS += tests/integration/make-auth-pki.sh

@@ -1,9 +1,12 @@
 # Unit tests of the VFS core: config directives, name mapping.
-check_PROGRAMS += tests/unit/test_config tests/unit/test_names
-TESTS += tests/unit/test_config tests/unit/test_names
+check_PROGRAMS += tests/unit/test_config tests/unit/test_names tests/unit/test_audience
+TESTS += tests/unit/test_config tests/unit/test_names tests/unit/test_audience
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_config_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
 tests_unit_test_names_SOURCES = tests/unit/test_names.c
 tests_unit_test_names_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_names_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
+tests_unit_test_audience_SOURCES = tests/unit/test_audience.c
+tests_unit_test_audience_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_audience_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
