@@ -10,3 +10,9 @@ tests_unit_test_names_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
 tests_unit_test_audience_SOURCES = tests/unit/test_audience.c
 tests_unit_test_audience_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_audience_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
+# The state store, both backends (a real redis-server for the Redis one).
+check_PROGRAMS += tests/unit/test_store
+TESTS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(HIREDIS_CFLAGS)
+tests_unit_test_store_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
