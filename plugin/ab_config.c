@@ -36,6 +36,20 @@ static void free_client(ab_client_cfg *c) {
   ab_key_free(c->key);
 }
 
+void ab_config_wipe_secrets(ab_config *cfg) {
+  if (cfg == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < cfg->n_clients; i++) {
+    ab_key_free(cfg->clients[i].key); /* wipes the key (EVP_PKEY frees with clearing) */
+    cfg->clients[i].key = NULL;
+  }
+  if (cfg->redis_password != NULL) {
+    ab_secret_wipe(cfg->redis_password, strlen(cfg->redis_password));
+    cfg->redis_password = NULL;
+  }
+}
+
 void ab_config_free(ab_config *cfg) {
   if (cfg == NULL) {
     return;
@@ -55,6 +69,12 @@ void ab_config_free(ab_config *cfg) {
   free(cfg->environment); free(cfg->platform_url); free(cfg->maskinporten_issuer);
   free(cfg->token_url); free(cfg->exchange_url); free(cfg->ca_file);
   free(cfg->ca_pem); free(cfg->spool_dir); free(cfg->state_dir); free(cfg->log_file);
+  free(cfg->redis_host); free(cfg->redis_user);
+  if (cfg->redis_password != NULL) {
+    ab_secret_wipe(cfg->redis_password, strlen(cfg->redis_password));
+  }
+  free(cfg->redis_password_file); free(cfg->redis_password_source);
+  free(cfg->redis_ca_file); free(cfg->redis_ca_pem); free(cfg->redis_prefix);
   free(cfg);
 }
 
@@ -373,6 +393,102 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
   return rc;
 }
 
+/* "on"/"off" -> 1/0, else -1. */
+static int on_off(const char *v) {
+  return strcasecmp(v, "on") == 0 ? 1 : strcasecmp(v, "off") == 0 ? 0 : -1;
+}
+
+/* The AltinnBrokerRedis* directives and AltinnBrokerAgent (one argument each). */
+static int redis_directive(ab_config *cfg, const char *directive, const char *v,
+                           const char *source, ab_error *err) {
+  const char *d = directive + 17; /* after "AltinnBrokerRedis" */
+  if (strcasecmp(directive, "AltinnBrokerAgent") == 0) {
+    int on = on_off(v);
+    if (on < 0) {
+      return fail(err, source, "AltinnBrokerAgent must be on or off, got '%s'%s", v, NULL);
+    }
+    cfg->agent_off = !on;
+    return 0;
+  }
+  if (*d == '\0') {
+    /* host:port; an IPv6 literal goes in brackets: [::1]:6379 */
+    const char *colon = strrchr(v, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == v || end == NULL || *end != '\0' || port < 1 || port > 65535) {
+      return fail(err, source, "AltinnBrokerRedis must be host:port (e.g. 10.0.0.5:6379), got '%s'%s", v, NULL);
+    }
+    const char *host = v;
+    size_t hl = (size_t) (colon - v);
+    if (v[0] == '[' && colon[-1] == ']') {
+      host++;
+      hl -= 2;
+    }
+    char *h = strndup(host, hl);
+    if (h == NULL) {
+      return ab_error_set(err, ENOMEM, "out of memory");
+    }
+    free(cfg->redis_host);
+    cfg->redis_host = h;
+    cfg->redis_port = (int) port;
+    return 0;
+  }
+  if (strcasecmp(d, "User") == 0) {
+    return replace(&cfg->redis_user, v) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (strcasecmp(d, "Password") == 0) {
+    if (replace(&cfg->redis_password_source, source ? source : "") < 0) {
+      return ab_error_set(err, ENOMEM, "out of memory");
+    }
+    if (strncmp(v, "file:", 5) == 0) {
+      if (v[5] != '/') {
+        return fail(err, source, "AltinnBrokerRedisPassword file: needs an absolute path, got '%s'%s", v + 5, NULL);
+      }
+      return replace(&cfg->redis_password_file, v + 5) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+    }
+    if (cfg->redis_password != NULL) {
+      ab_secret_wipe(cfg->redis_password, strlen(cfg->redis_password));
+    }
+    cfg->redis_password = strdup(v);
+    return cfg->redis_password != NULL ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (strcasecmp(d, "TLS") == 0) {
+    int on = on_off(v);
+    if (on < 0) {
+      return fail(err, source, "AltinnBrokerRedisTLS must be on or off, got '%s'%s", v, NULL);
+    }
+    cfg->redis_tls = on;
+    return 0;
+  }
+  if (strcasecmp(d, "CA") == 0) {
+    if (v[0] != '/') {
+      return fail(err, source, "AltinnBrokerRedisCA must be an absolute path, got '%s'%s", v, NULL);
+    }
+    return replace(&cfg->redis_ca_file, v) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (strcasecmp(d, "Prefix") == 0) {
+    for (const char *p = v; *p; p++) {
+      if (*p <= ' ' || *p > '~') {
+        return fail(err, source, "AltinnBrokerRedisPrefix may hold printable characters without spaces, got '%s'%s", v, NULL);
+      }
+    }
+    if (strlen(v) > 100) {
+      return fail(err, source, "AltinnBrokerRedisPrefix is longer than 100 characters%s%s", NULL, NULL);
+    }
+    return replace(&cfg->redis_prefix, v) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (strcasecmp(d, "Timeout") == 0) {
+    char *end = NULL;
+    long ms = strtol(v, &end, 10);
+    if (*end != '\0' || ms < 10 || ms > 60000) {
+      return fail(err, source, "AltinnBrokerRedisTimeout must be milliseconds between 10 and 60000, got '%s'%s", v, NULL);
+    }
+    cfg->redis_timeout_ms = (int) ms;
+    return 0;
+  }
+  return fail(err, source, "unknown directive %s%s", directive, NULL);
+}
+
 int ab_config_directive(ab_config *cfg, const char *directive, int argc,
                         const char *const *argv, const char *source,
                         ab_error *err) {
@@ -419,6 +535,10 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
                 : strcasecmp(directive, "AltinnBrokerLog") == 0 ? &cfg->log_file
                 : &cfg->ca_file;
     return replace(slot, v) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (strncasecmp(directive, "AltinnBrokerRedis", 17) == 0 ||
+      strcasecmp(directive, "AltinnBrokerAgent") == 0) {
+    return redis_directive(cfg, directive, v, source, err);
   }
   return fail(err, source, "unknown directive %s%s", directive, NULL);
 }
@@ -470,6 +590,16 @@ int ab_config_finish(ab_config *cfg, ab_error *err) {
   }
   if (cfg->state_dir == NULL && replace(&cfg->state_dir, "/var/lib/altinn-broker") < 0) {
     return ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (cfg->redis_prefix == NULL && replace(&cfg->redis_prefix, "altinn-broker:") < 0) {
+    return ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (cfg->redis_timeout_ms == 0) {
+    cfg->redis_timeout_ms = 500;
+  }
+  if (cfg->redis_host == NULL && (cfg->redis_password != NULL || cfg->redis_password_file != NULL ||
+                                  cfg->redis_user != NULL || cfg->redis_tls || cfg->redis_ca_file != NULL)) {
+    return ab_error_set(err, EINVAL, "AltinnBrokerRedis* settings are given but no AltinnBrokerRedis host:port");
   }
   if (cfg->n_mounts == 0) {
     return ab_error_set(err, EINVAL, "no AltinnBrokerMount is configured");
@@ -564,6 +694,16 @@ int ab_config_load_secrets(ab_config *cfg, ab_error *err) {
     if (ab_config_load_client_key(&cfg->clients[i], err) < 0) {
       return -1;
     }
+  }
+  if (cfg->redis_password_file != NULL && cfg->redis_password == NULL) {
+    if (ab_secret_read_password(cfg->redis_password_file, "Redis password file",
+                                &cfg->redis_password, err) < 0) {
+      return ab_error_prefix(err, "%s: AltinnBrokerRedisPassword", cfg->redis_password_source);
+    }
+  }
+  if (cfg->redis_ca_file != NULL && cfg->redis_ca_pem == NULL &&
+      read_public_file(cfg->redis_ca_file, &cfg->redis_ca_pem, &cfg->redis_ca_pem_len, err) < 0) {
+    return ab_error_prefix(err, "AltinnBrokerRedisCA");
   }
   if (cfg->ca_file != NULL && cfg->ca_pem == NULL) {
     if (read_public_file(cfg->ca_file, &cfg->ca_pem, &cfg->ca_pem_len, err) < 0) {

@@ -10,7 +10,15 @@
  *   AltinnBrokerMaskinportenURL https://host[:port]/     (custom; the issuer, "aud")
  *   AltinnBrokerCACertificate /path/ca.pem                (extra trust; default: system CAs)
  *   AltinnBrokerSpoolDir      /var/spool/altinn-broker
- *   AltinnBrokerStateDir      /var/lib/altinn-broker
+ *   AltinnBrokerStateDir      /var/lib/altinn-broker      (root-owned, 0700: the agent's store)
+ *   AltinnBrokerRedis         host:port                   (shared state on Redis; default: embedded)
+ *   AltinnBrokerRedisUser     <ACL user>
+ *   AltinnBrokerRedisPassword <password> | file:/path     (file: mode 0600, read at startup)
+ *   AltinnBrokerRedisTLS      on|off
+ *   AltinnBrokerRedisCA       /path/ca.pem                (trust for TLS; default: system CAs)
+ *   AltinnBrokerRedisPrefix   <key prefix>                (one per gateway cluster; default "altinn-broker:")
+ *   AltinnBrokerRedisTimeout  <milliseconds>              (connect and per command; default 500)
+ *   AltinnBrokerAgent         on|off                      (default on: one agent process per daemon)
  *   AltinnBrokerLog           /var/log/proftpd/altinn-broker.log  (the module's log)
  *   AltinnBrokerClient <name> client-id=<id> org=<9 digits> CREDENTIAL
  *                             [alg=RS256|RS384|RS512] [scope="..."] [resource=<aud>]
@@ -110,6 +118,11 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
  * see (ab_audience.h). Messages start with the offending directive's
  * "file:line". */
 int ab_config_finish(ab_config *cfg, ab_error *err);
+
+/* Frees every secret the configuration holds in memory (the clients'
+ * keys and certificates, the Redis password): what a session calls once
+ * the agent holds them, so a session process never has key material. */
+void ab_config_wipe_secrets(ab_config *cfg);
 
 /* Loads every client's key or certificate (ab_key_load) and the CA file.
  * Secret files must be regular files owned by the reading user (root, for

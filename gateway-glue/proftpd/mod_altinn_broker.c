@@ -251,6 +251,14 @@ static conftable abp_conftab[] = {
   { "AltinnBrokerStateDir",        set_altinnbroker, NULL },
   { "AltinnBrokerClient",          set_altinnbroker, NULL },
   { "AltinnBrokerMount",           set_altinnbroker, NULL },
+  { "AltinnBrokerRedis",           set_altinnbroker, NULL },
+  { "AltinnBrokerRedisUser",       set_altinnbroker, NULL },
+  { "AltinnBrokerRedisPassword",   set_altinnbroker, NULL },
+  { "AltinnBrokerRedisTLS",        set_altinnbroker, NULL },
+  { "AltinnBrokerRedisCA",         set_altinnbroker, NULL },
+  { "AltinnBrokerRedisPrefix",     set_altinnbroker, NULL },
+  { "AltinnBrokerRedisTimeout",    set_altinnbroker, NULL },
+  { "AltinnBrokerAgent",           set_altinnbroker, NULL },
   { "AltinnBrokerLog",             set_altinnbroker, NULL },
   { NULL, NULL, NULL }
 };

@@ -134,6 +134,15 @@ static void bad_lines(void **state) {
     { "AltinnBrokerMount /o client=gw resource=r direction=inbox noequals\n", "expected key=value" },
     { "AltinnBrokerFrobnicate on\n", "unknown directive" },
     { "AltinnBrokerMount /o client=gw resource=\"r direction=inbox\n", "unterminated quote" },
+    { "AltinnBrokerRedis localhost\n", "must be host:port" },
+    { "AltinnBrokerRedis localhost:99999\n", "must be host:port" },
+    { "AltinnBrokerRedisTLS maybe\n", "must be on or off" },
+    { "AltinnBrokerRedisCA ca.pem\n", "absolute path" },
+    { "AltinnBrokerRedisPassword file:secret.txt\n", "absolute path" },
+    { "AltinnBrokerRedisTimeout 5s\n", "between 10 and 60000" },
+    { "AltinnBrokerRedisPrefix \"a b\"\n", "without spaces" },
+    { "AltinnBrokerRedisFlavour x\n", "unknown directive" },
+    { "AltinnBrokerAgent sometimes\n", "must be on or off" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     ab_error err;
@@ -159,6 +168,61 @@ static void cross_checks(void **state) {
   assert_int_equal(load("AltinnBrokerEnvironment custom\n" GOOD_CLIENT
                         "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", &err, NULL), -1);
   assert_non_null(strstr(err.message, "needs AltinnBrokerPlatformURL"));
+}
+
+/* Redis settings: parsed, defaulted, and the password file read like a key
+ * (owner-only) and wiped with the keys. */
+static void redis_settings(void **state) {
+  (void) state;
+  ab_error err;
+  ab_config *cfg = NULL;
+  assert_int_equal(load("AltinnBrokerEnvironment tt02\n" GOOD_CLIENT
+                        "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", &err, &cfg), 0);
+  assert_null(cfg->redis_host);
+  assert_string_equal(cfg->redis_prefix, "altinn-broker:");
+  assert_int_equal(cfg->redis_timeout_ms, 500);
+  assert_int_equal(cfg->agent_off, 0);
+  ab_config_free(cfg);
+
+  char *pw = write_file("redis.pass", "s3cret\n", 0640);
+  char pwpath[128], keypath[128], conf[1024], cmd[256];
+  snprintf(pwpath, sizeof(pwpath), "%s", pw);
+  snprintf(keypath, sizeof(keypath), "%s/redis-test-key.pem", tmpdir);
+  snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+           "-out %s 2>/dev/null && chmod 600 %s", keypath, keypath);
+  assert_int_equal(system(cmd), 0);
+  snprintf(conf, sizeof(conf), "AltinnBrokerEnvironment tt02\n"
+           "AltinnBrokerClient gw client-id=abc org=999888777 key=%s kid=k1\n"
+           "AltinnBrokerMount /in client=gw resource=r direction=inbox\n"
+           "AltinnBrokerRedis [::1]:6380\nAltinnBrokerRedisUser gateway\n"
+           "AltinnBrokerRedisPassword file:%s\nAltinnBrokerRedisTLS on\n"
+           "AltinnBrokerRedisPrefix ab:prod:\nAltinnBrokerRedisTimeout 250\nAltinnBrokerAgent off\n",
+           keypath, pwpath);
+  assert_int_equal(load(conf, &err, &cfg), 0);
+  assert_string_equal(cfg->redis_host, "::1");
+  assert_int_equal(cfg->redis_port, 6380);
+  assert_string_equal(cfg->redis_user, "gateway");
+  assert_int_equal(cfg->redis_tls, 1);
+  assert_string_equal(cfg->redis_prefix, "ab:prod:");
+  assert_int_equal(cfg->redis_timeout_ms, 250);
+  assert_int_equal(cfg->agent_off, 1);
+  assert_int_equal(ab_config_load_secrets(cfg, &err), -1);
+  assert_non_null(strstr(err.message, "proftpd.conf:6: AltinnBrokerRedisPassword"));
+  assert_non_null(strstr(err.message, "chmod 600"));
+  chmod(pwpath, 0600);
+  assert_int_equal(ab_config_load_secrets(cfg, &err), 0);
+  assert_string_equal(cfg->redis_password, "s3cret");
+  assert_non_null(cfg->clients[0].key);
+  ab_config_wipe_secrets(cfg);
+  assert_null(cfg->redis_password);
+  assert_null(cfg->clients[0].key);
+  ab_config_free(cfg);
+
+  /* settings without a server are a mistake worth stopping for */
+  assert_int_equal(load("AltinnBrokerEnvironment tt02\n" GOOD_CLIENT
+                        "AltinnBrokerMount /in client=gw resource=r direction=inbox\n"
+                        "AltinnBrokerRedisTLS on\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "no AltinnBrokerRedis host:port"));
 }
 
 static void key_permissions(void **state) {
@@ -234,6 +298,7 @@ int main(void) {
     cmocka_unit_test(cross_checks),
     cmocka_unit_test(key_permissions),
     cmocka_unit_test(client_settings),
+    cmocka_unit_test(redis_settings),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
