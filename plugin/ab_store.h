@@ -38,8 +38,11 @@ typedef struct ab_store ab_store;
 
 typedef struct ab_store_ops {
   const char *name; /* "local" or "redis", for log lines */
-  /* 1 with *value malloc'ed when the key holds a string, 0 when absent. */
-  int (*get)(ab_store *s, const char *key, char **value, ab_error *err);
+  /* 1 with *value malloc'ed when the key holds a string, 0 when absent.
+   * ttl_ms (may be NULL) receives the milliseconds left before it expires
+   * (0 = never): how long a cached token may still be used, skew-free. */
+  int (*get)(ab_store *s, const char *key, char **value, long long *ttl_ms,
+             ab_error *err);
   /* Sets (replaces) key. */
   int (*set)(ab_store *s, const char *key, const char *value, long long ttl_ms,
              ab_error *err);

@@ -460,15 +460,20 @@ static long long expiry(long long now, long long ttl_ms) {
   return ttl_ms > 0 ? now + ttl_ms : 0;
 }
 
-static int l_get(ab_store *st, const char *key, char **value, ab_error *err) {
+static int l_get(ab_store *st, const char *key, char **value, long long *ttl_ms,
+                 ab_error *err) {
   local_store *s = (local_store *) st;
   int rc = 0;
   if (check_key(key, err) < 0) {
     return -1;
   }
   LOCKED(s) {
-    entry *e = find(s, key, now_ms());
+    long long now = now_ms();
+    entry *e = find(s, key, now);
     if (e != NULL && e->kind == E_STR) {
+      if (ttl_ms != NULL) {
+        *ttl_ms = e->expires_ms != 0 ? e->expires_ms - now : 0;
+      }
       *value = strdup(e->value);
       rc = *value != NULL ? 1 : ab_error_set(err, ENOMEM, "out of memory");
     }

@@ -93,16 +93,28 @@ static void ms_text(char *buf, size_t n, long long v) {
   snprintf(buf, n, "%lld", v);
 }
 
-static int r_get(ab_store *st, const char *key, char **value, ab_error *err) {
-  const char *argv[] = { "GET", key };
-  redisReply *rep = run((redis_store *) st, 2, argv, 1, err);
+static const char get_lua[] =
+  "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}\n";
+
+static int r_get(ab_store *st, const char *key, char **value, long long *ttl_ms,
+                 ab_error *err) {
+  const char *argv[] = { "EVAL", get_lua, "1", key };
+  redisReply *rep = run((redis_store *) st, 4, argv, 3, err);
   if (rep == NULL) {
     return -1;
   }
   int rc = 0;
-  if (rep->type == REDIS_REPLY_STRING) {
-    *value = strndup(rep->str, rep->len);
+  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+      rep->element[0]->type == REDIS_REPLY_STRING) {
+    *value = strndup(rep->element[0]->str, rep->element[0]->len);
     rc = *value != NULL ? 1 : ab_error_set(err, ENOMEM, "out of memory");
+    if (ttl_ms != NULL) {
+      long long pttl = rep->element[1]->type == REDIS_REPLY_INTEGER ? rep->element[1]->integer : -1;
+      *ttl_ms = pttl > 0 ? pttl : 0;
+    }
+  } else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+             rep->element[0]->type == REDIS_REPLY_ERROR) {
+    rc = ab_error_set(err, EIO, "Redis: %.200s", rep->element[0]->str);
   }
   freeReplyObject(rep);
   return rc;

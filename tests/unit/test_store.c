@@ -73,7 +73,7 @@ static void start_redis(void) {
     ab_error err;
     ab_store *s = ab_store_redis_open(&o, &err);
     char *v = NULL;
-    int rc = s->ops->get(s, "ping", &v, &err);
+    int rc = s->ops->get(s, "ping", &v, NULL, &err);
     ab_store_close(s);
     if (rc >= 0) {
       return;
@@ -135,21 +135,21 @@ static void semantics(backend b, const char *name) {
   ab_store *s = open_backend(b, name);
   ab_error err;
   char *v = NULL;
-  assert_int_equal(s->ops->get(s, "absent", &v, &err), 0);
+  assert_int_equal(s->ops->get(s, "absent", &v, NULL, &err), 0);
   assert_int_equal(s->ops->set(s, "k", "{\"a\":1}", 0, &err), 0);
-  assert_int_equal(s->ops->get(s, "k", &v, &err), 1);
+  assert_int_equal(s->ops->get(s, "k", &v, NULL, &err), 1);
   assert_string_equal(v, "{\"a\":1}");
   free(v);
   /* set_nx: only the first claim wins */
   assert_int_equal(s->ops->set_nx(s, "claim", "node-1", 10000, &err), 1);
   assert_int_equal(s->ops->set_nx(s, "claim", "node-2", 10000, &err), 0);
-  assert_int_equal(s->ops->get(s, "claim", &v, &err), 1);
+  assert_int_equal(s->ops->get(s, "claim", &v, NULL, &err), 1);
   assert_string_equal(v, "node-1");
   free(v);
   /* del with expect releases only the holder's lock */
   assert_int_equal(s->ops->del(s, "claim", "node-2", &err), 0);
   assert_int_equal(s->ops->del(s, "claim", "node-1", &err), 1);
-  assert_int_equal(s->ops->get(s, "claim", &v, &err), 0);
+  assert_int_equal(s->ops->get(s, "claim", &v, NULL, &err), 0);
   assert_int_equal(s->ops->del(s, "claim", NULL, &err), 0);
   /* incr */
   long long out = 0;
@@ -160,11 +160,16 @@ static void semantics(backend b, const char *name) {
   /* TTL: gone after it passes */
   assert_int_equal(s->ops->set(s, "short", "x", 150, &err), 0);
   assert_int_equal(s->ops->incr(s, "short-n", 1, 150, &out, &err), 0);
-  assert_int_equal(s->ops->get(s, "short", &v, &err), 1);
+  long long ttl = 0;
+  assert_int_equal(s->ops->get(s, "short", &v, &ttl, &err), 1);
+  assert_true(ttl > 0 && ttl <= 150);
+  free(v);
+  assert_int_equal(s->ops->get(s, "k", &v, &ttl, &err), 1);
+  assert_int_equal(ttl, 0); /* no expiry */
   free(v);
   sleep_ms(300);
-  assert_int_equal(s->ops->get(s, "short", &v, &err), 0);
-  assert_int_equal(s->ops->get(s, "short-n", &v, &err), 0);
+  assert_int_equal(s->ops->get(s, "short", &v, NULL, &err), 0);
+  assert_int_equal(s->ops->get(s, "short-n", &v, NULL, &err), 0);
   /* lists: newest first, capped */
   for (int i = 0; i < 5; i++) {
     char item[16];
@@ -249,11 +254,11 @@ static void test_persisted_survives_reopen(void **state) {
   s = ab_store_local_open(dir, &err);
   assert_non_null(s);
   char *v = NULL;
-  assert_int_equal(s->ops->get(s, "read:999888777:abc", &v, &err), 1);
+  assert_int_equal(s->ops->get(s, "read:999888777:abc", &v, NULL, &err), 1);
   assert_string_equal(v, "1");
   free(v);
-  assert_int_equal(s->ops->get(s, "gone", &v, &err), 0);
-  assert_int_equal(s->ops->get(s, "expiring", &v, &err), 0);
+  assert_int_equal(s->ops->get(s, "gone", &v, NULL, &err), 0);
+  assert_int_equal(s->ops->get(s, "expiring", &v, NULL, &err), 0);
   char **items;
   size_t n;
   assert_int_equal(s->ops->list_range(s, "j", 10, &items, &n, &err), 0);
@@ -286,7 +291,7 @@ static void test_persisted_log_replay(void **state) {
   ab_store *s = ab_store_local_open(dir, &err);
   assert_non_null(s);
   char *v = NULL;
-  assert_int_equal(s->ops->get(s, "marker", &v, &err), 1);
+  assert_int_equal(s->ops->get(s, "marker", &v, NULL, &err), 1);
   assert_string_equal(v, "kept");
   free(v);
   ab_store_close(s);
@@ -314,7 +319,7 @@ static void test_redis_unreachable(void **state) {
   ab_store *s = ab_store_redis_open(&o, &err);
   assert_non_null(s);
   char *v = NULL;
-  assert_int_equal(s->ops->get(s, "k", &v, &err), -1);
+  assert_int_equal(s->ops->get(s, "k", &v, NULL, &err), -1);
   assert_int_equal(err.err_no, EAGAIN);
   time_t t0 = time(NULL);
   for (int i = 0; i < 20; i++) {
@@ -328,7 +333,7 @@ static void test_redis_unreachable(void **state) {
   ab_store_redis_options bad = { .host = "127.0.0.1", .port = redis_port,
                                  .password = "wrong-secret", .timeout_ms = 500 };
   s = ab_store_redis_open(&bad, &err);
-  assert_int_equal(s->ops->get(s, "k", &v, &err), -1);
+  assert_int_equal(s->ops->get(s, "k", &v, NULL, &err), -1);
   assert_int_equal(err.err_no, EACCES);
   assert_null(strstr(err.message, "wrong-secret"));
   ab_store_close(s);
@@ -342,7 +347,7 @@ static void test_redis_prefix(void **state) {
   ab_error err;
   char *v = NULL;
   assert_int_equal(a->ops->set(a, "token", "A", 0, &err), 0);
-  assert_int_equal(b->ops->get(b, "token", &v, &err), 0);
+  assert_int_equal(b->ops->get(b, "token", &v, NULL, &err), 0);
   ab_store_close(a);
   ab_store_close(b);
 }
