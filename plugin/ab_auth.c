@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "ab_grant.h"
 #include "ab_maskinporten.h"
@@ -33,6 +36,10 @@ struct ab_auth {
   long clock_offset;    /* Maskinporten's clock minus ours, when beyond tolerance */
   char *token;          /* cached Altinn token, or NULL */
   time_t refresh_at;    /* local time from which the token is refreshed */
+  ab_token_source_fn source;
+  void *source_ctx;
+  struct timespec source_until; /* CLOCK_MONOTONIC: a sourced token is used until then */
+  char rejected[17];    /* fingerprint of the last invalidated sourced token, or "" */
 };
 
 /* strdup for optional strings: NULL or "" stays NULL. */
@@ -57,6 +64,11 @@ ab_auth *ab_auth_new(const ab_auth_config *cfg, ab_error *err) {
   if (a == NULL) {
     ab_error_set(err, ENOMEM, "out of memory");
     return NULL;
+  }
+  if (cfg->source != NULL) {
+    a->source = cfg->source;
+    a->source_ctx = cfg->source_ctx;
+    return a;
   }
   char su[16];
   if (copy_required(&a->client_id, cfg->client_id, "a client id", err) ||
@@ -98,8 +110,27 @@ void ab_auth_free(ab_auth *a) {
   free(a);
 }
 
+void ab_token_fingerprint(const char *token, char out[17]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  out[0] = '\0';
+  if (EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL) == 1 && len >= 8) {
+    for (int i = 0; i < 8; i++) {
+      snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
+  }
+}
+
+long ab_auth_usable_seconds(const ab_auth *a) {
+  long left = a->token != NULL ? (long) (a->refresh_at - time(NULL)) : 0;
+  return left > 0 ? left : 0;
+}
+
 void ab_auth_invalidate(ab_auth *a) {
   if (a != NULL) {
+    if (a->source != NULL && a->token != NULL) {
+      ab_token_fingerprint(a->token, a->rejected);
+    }
     ab_secret_free(a->token);
     a->token = NULL;
     a->refresh_at = 0;
@@ -117,6 +148,10 @@ static char *sign_grant(const ab_auth *a, time_t now, char jti[AB_UUID_LEN], ab_
 
 char *ab_auth_build_grant(const ab_auth *a, time_t now, ab_error *err) {
   char jti[AB_UUID_LEN];
+  if (a->key == NULL) {
+    ab_error_set(err, EINVAL, "no Maskinporten key in this process (tokens come from the agent)");
+    return NULL;
+  }
   return sign_grant(a, now, jti, err);
 }
 
@@ -185,7 +220,42 @@ static int maskinporten_token(ab_auth *a, ab_http *h, ab_mp_reply *mp, ab_auth_r
   return rc;
 }
 
+/* A token from the configured source, cached until the source says. */
+static const char *sourced_token(ab_auth *a, ab_error *err) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (a->token != NULL && (now.tv_sec < a->source_until.tv_sec ||
+                           (now.tv_sec == a->source_until.tv_sec &&
+                            now.tv_nsec < a->source_until.tv_nsec))) {
+    return a->token;
+  }
+  /* Expired here is not "rejected": drop it without a fingerprint. */
+  ab_secret_free(a->token);
+  a->token = NULL;
+  long long valid_ms = 0;
+  char *t = a->source(a->source_ctx, a->rejected[0] ? a->rejected : NULL, &valid_ms, err);
+  if (t == NULL) {
+    return NULL;
+  }
+  a->rejected[0] = '\0';
+  a->token = t;
+  a->source_until.tv_sec = now.tv_sec + valid_ms / 1000;
+  a->source_until.tv_nsec = now.tv_nsec + (valid_ms % 1000) * 1000000L;
+  if (a->source_until.tv_nsec >= 1000000000L) {
+    a->source_until.tv_sec++;
+    a->source_until.tv_nsec -= 1000000000L;
+  }
+  return a->token;
+}
+
 const char *ab_auth_refresh(ab_auth *a, ab_http *h, ab_auth_report *rep, ab_error *err) {
+  if (a->source != NULL) {
+    if (rep != NULL) {
+      memset(rep, 0, sizeof(*rep));
+    }
+    ab_auth_invalidate(a);
+    return sourced_token(a, err);
+  }
   ab_auth_report local;
   if (rep == NULL) {
     rep = &local;
@@ -235,6 +305,9 @@ const char *ab_auth_refresh(ab_auth *a, ab_http *h, ab_auth_report *rep, ab_erro
 }
 
 const char *ab_auth_token(ab_auth *a, ab_http *h, ab_error *err) {
+  if (a->source != NULL) {
+    return sourced_token(a, err);
+  }
   if (a->token != NULL && time(NULL) < a->refresh_at) {
     return a->token;
   }

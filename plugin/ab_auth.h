@@ -34,6 +34,15 @@
 /* Default limit for one token request or exchange. */
 #define AB_AUTH_TIMEOUT_MS 30000
 
+/* A source of Altinn tokens outside this process (the gateway's agent,
+ * which holds the keys and shares one token among all sessions). Returns a
+ * malloc'ed token and in *valid_ms how long it may be used, or NULL with
+ * err. `rejected` is the fingerprint (ab_token_fingerprint) of a token the
+ * Broker refused, so the source refreshes instead of handing it out again,
+ * or NULL. */
+typedef char *(*ab_token_source_fn)(void *ctx, const char *rejected, long long *valid_ms,
+                                    ab_error *err);
+
 typedef struct ab_auth_config {
   const char *client_id;        /* Maskinporten client id ("iss") */
   const ab_key *key;            /* signing key or certificate; borrowed, must outlive
@@ -46,6 +55,10 @@ typedef struct ab_auth_config {
   const char *systemuser_org;   /* optional: 9-digit org of the system user, NULL if none */
   const char *external_ref;     /* optional: the system user's externalRef */
   long timeout_ms;              /* per token request / exchange; 0 = AB_AUTH_TIMEOUT_MS */
+  /* Optional: get tokens from here instead of signing grants. Then no key
+   * and no Maskinporten settings are needed (the session side of the agent). */
+  ab_token_source_fn source;
+  void *source_ctx;
 } ab_auth_config;
 
 typedef struct ab_auth ab_auth;
@@ -91,8 +104,17 @@ const char *ab_auth_token(ab_auth *a, ab_http *h, ab_error *err);
  * step in *rep (may be NULL). */
 const char *ab_auth_refresh(ab_auth *a, ab_http *h, ab_auth_report *rep, ab_error *err);
 
-/* Drops the cached token, e.g. after the Broker answered 401. */
+/* Drops the cached token, e.g. after the Broker answered 401. With a token
+ * source, the next ab_auth_token tells the source which token was refused. */
 void ab_auth_invalidate(ab_auth *a);
+
+/* Seconds the cached token may still be used (until its refresh point:
+ * the margin already taken off), 0 when none is cached. */
+long ab_auth_usable_seconds(const ab_auth *a);
+
+/* A short, non-reversible name for a token (16 hex chars of its SHA-256):
+ * lets two processes agree on "that token" without passing it around. */
+void ab_token_fingerprint(const char *token, char out[17]);
 
 /* Signs a Maskinporten grant for cfg at local time `now` (corrected by the
  * measured clock offset) into a freshly malloc'ed string (exposed for tests). */

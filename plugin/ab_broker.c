@@ -22,6 +22,9 @@
 #define AB_RETRY_AFTER_MAX_S 5
 
 char *ab_broker_auth_header(ab_broker *b, const char *op, ab_error *err) {
+  if (b->pace != NULL && b->pace(b->pace_ctx, op, err) < 0) {
+    return NULL;
+  }
   const char *token = ab_auth_token(b->auth, b->http, err);
   if (token == NULL) {
     ab_error_prefix(err, "cannot get an Altinn token for %s", op);

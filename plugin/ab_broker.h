@@ -19,10 +19,18 @@
 
 #define AB_ID_LEN 37 /* GUID text + NUL */
 
+/* Called before every request to the Broker with the endpoint's name
+ * (initialize, upload, overview, search, confirmdownload, download): the
+ * rate budget. Returns 0 to go ahead (after waiting, if it must), -1 with
+ * err to give up. */
+typedef int (*ab_broker_pace_fn)(void *ctx, const char *endpoint, ab_error *err);
+
 typedef struct ab_broker {
   const char *base_url; /* platform base, e.g. https://platform.tt02.altinn.no */
   ab_http *http;
   ab_auth *auth;
+  ab_broker_pace_fn pace; /* optional */
+  void *pace_ctx;
 } ab_broker;
 
 typedef struct ab_property {

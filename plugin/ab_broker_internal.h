@@ -8,7 +8,8 @@
 #include "ab_error.h"
 #include "ab_http.h"
 
-/* "Authorization: Bearer <token>" with a token from b->auth, malloc'ed;
+/* Takes the rate budget for op (b->pace), then builds
+ * "Authorization: Bearer <token>" with a token from b->auth, malloc'ed;
  * free with ab_secret_free. NULL with err set (prefixed with op). */
 char *ab_broker_auth_header(ab_broker *b, const char *op, ab_error *err);
 

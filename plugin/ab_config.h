@@ -96,6 +96,20 @@ typedef struct ab_config {
   char *spool_dir;
   char *state_dir;
   char *log_file;        /* AltinnBrokerLog, NULL: ProFTPD's system log */
+  /* Shared state on Redis; redis_host NULL = the embedded store. */
+  char *redis_host;
+  int redis_port;
+  char *redis_user;
+  char *redis_password;      /* literal, or read from redis_password_file */
+  char *redis_password_file;
+  char *redis_password_source; /* "file:line" of the password directive */
+  int redis_tls;
+  char *redis_ca_file;
+  char *redis_ca_pem;        /* filled by ab_config_load_secrets */
+  size_t redis_ca_pem_len;
+  char *redis_prefix;        /* default "altinn-broker:" */
+  int redis_timeout_ms;      /* default 500 */
+  int agent_off;             /* AltinnBrokerAgent off: sessions work alone */
   ab_client_cfg *clients;
   size_t n_clients;
   ab_mount_cfg *mounts;

@@ -16,9 +16,13 @@
 
 #include "ab_names.h"
 
-/* How long a listing is reused before the Broker is asked again. The Broker
- * allows 10 searches per minute per organisation. */
-#define LISTING_TTL_SECONDS 10
+/* A session reuses its own copy of the listing this long; the shared
+ * listing (ab_hub_inbox.c) is fresh for 10 s and refreshed by one session
+ * at a time, inside the Broker's 10 searches per minute. */
+#define SESSION_LISTING_TTL_SECONDS 2
+/* How long a session without any listing waits for another session's
+ * first refresh before searching itself. */
+#define FIRST_LISTING_WAIT_MS 10000
 
 static const ab_inbox_entry *find_by_id(const ab_inbox_entry *e, size_t n, const char *id) {
   for (size_t i = 0; i < n; i++) {
@@ -65,11 +69,61 @@ static void assign_names(ab_inbox_entry *e, size_t n) {
   }
 }
 
-int ab_inbox_refresh(ab_vfs *vfs, ab_mount *m, int force, ab_error *err) {
-  time_t now = time(NULL);
-  if (!force && m->listed_at != 0 && now - m->listed_at < LISTING_TTL_SECONDS) {
-    return 0;
+/* Replaces the mount's entries with a shared listing (a cJSON array of
+ * {"id","name","size","mtime"}). */
+static int adopt(ab_mount *m, const cJSON *arr, time_t now, ab_error *err) {
+  size_t n = (size_t) cJSON_GetArraySize(arr);
+  ab_inbox_entry *fresh = calloc(n ? n : 1, sizeof(*fresh));
+  if (fresh == NULL) {
+    return ab_error_set(err, ENOMEM, "out of memory");
   }
+  size_t k = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, arr) {
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(e, "id"));
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(e, "name"));
+    const cJSON *size = cJSON_GetObjectItem(e, "size");
+    const cJSON *mtime = cJSON_GetObjectItem(e, "mtime");
+    if (id == NULL || name == NULL || !cJSON_IsNumber(size)) {
+      continue;
+    }
+    snprintf(fresh[k].id, sizeof(fresh[k].id), "%s", id);
+    /* Names were sanitized by the session that listed; sanitize again, as
+     * the shared store is outside this process. */
+    ab_name_sanitize(name, fresh[k].base, sizeof(fresh[k].base));
+    fresh[k].size = (long long) size->valuedouble;
+    fresh[k].mtime = cJSON_IsNumber(mtime) ? (time_t) mtime->valuedouble : now;
+    k++;
+  }
+  assign_names(fresh, k);
+  free(m->entries);
+  m->entries = fresh;
+  m->n_entries = k;
+  m->listed_at = now;
+  return 0;
+}
+
+static cJSON *entries_json(const ab_inbox_entry *e, size_t n) {
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; arr != NULL && i < n; i++) {
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+      cJSON_Delete(arr);
+      return NULL;
+    }
+    cJSON_AddStringToObject(o, "id", e[i].id);
+    cJSON_AddStringToObject(o, "name", e[i].base);
+    cJSON_AddNumberToObject(o, "size", (double) e[i].size);
+    cJSON_AddNumberToObject(o, "mtime", (double) e[i].mtime);
+    cJSON_AddItemToArray(arr, o);
+  }
+  return arr;
+}
+
+/* Asks the Broker: search (within the budget, without waiting when a
+ * listing is known) and an overview of each transfer not known yet. */
+static int list_from_broker(ab_vfs *vfs, ab_mount *m, const cJSON *known, int may_wait,
+                            ab_error *err) {
   ab_broker *b = &m->client->broker;
   ab_search q = {
     .resource_id = m->cfg->resource_id,
@@ -78,8 +132,11 @@ int ab_inbox_refresh(ab_vfs *vfs, ab_mount *m, int force, ab_error *err) {
   };
   char (*ids)[AB_ID_LEN] = NULL;
   size_t n_ids = 0;
-  if (ab_broker_search(b, &q, &ids, &n_ids, err) < 0) {
-    return ab_error_prefix(err, "listing %s", m->cfg->path);
+  m->client->pace_nowait = !may_wait;
+  int rc = ab_broker_search(b, &q, &ids, &n_ids, err);
+  m->client->pace_nowait = 0;
+  if (rc < 0) {
+    return -1;
   }
   char us[16];
   snprintf(us, sizeof(us), "0192:%s", m->client->cfg->org);
@@ -89,19 +146,37 @@ int ab_inbox_refresh(ab_vfs *vfs, ab_mount *m, int force, ab_error *err) {
     return ab_error_set(err, ENOMEM, "out of memory");
   }
   size_t n = 0;
-  int rc = 0;
   for (size_t i = 0; i < n_ids && rc == 0; i++) {
-    const ab_inbox_entry *known = find_by_id(m->entries, m->n_entries, ids[i]);
-    ab_transfer t;
-    memset(&t, 0, sizeof(t));
-    if (known != NULL) {
-      /* Metadata of a Published transfer does not change; keep it. */
-      fresh[n] = *known;
-      n++;
+    /* Metadata of a Published transfer does not change: keep what is known. */
+    const ab_inbox_entry *mine = find_by_id(m->entries, m->n_entries, ids[i]);
+    if (mine != NULL) {
+      fresh[n++] = *mine;
       continue;
     }
+    const cJSON *e;
+    int found = 0;
+    cJSON_ArrayForEach(e, known) {
+      const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(e, "id"));
+      const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(e, "name"));
+      const cJSON *size = cJSON_GetObjectItem(e, "size");
+      if (id != NULL && name != NULL && cJSON_IsNumber(size) && strcmp(id, ids[i]) == 0) {
+        snprintf(fresh[n].id, sizeof(fresh[n].id), "%s", id);
+        ab_name_sanitize(name, fresh[n].base, sizeof(fresh[n].base));
+        fresh[n].size = (long long) size->valuedouble;
+        const cJSON *mt = cJSON_GetObjectItem(e, "mtime");
+        fresh[n].mtime = cJSON_IsNumber(mt) ? (time_t) mt->valuedouble : time(NULL);
+        n++;
+        found = 1;
+        break;
+      }
+    }
+    if (found) {
+      continue;
+    }
+    ab_transfer t;
+    memset(&t, 0, sizeof(t));
     if (ab_broker_overview(b, ids[i], &t, err) < 0) {
-      rc = ab_error_prefix(err, "listing %s", m->cfg->path);
+      rc = -1;
       break;
     }
     if (strcmp(t.status, "Published") == 0 && !confirmed_by_us(&t, us) && t.size >= 0) {
@@ -123,9 +198,57 @@ int ab_inbox_refresh(ab_vfs *vfs, ab_mount *m, int force, ab_error *err) {
   free(m->entries);
   m->entries = fresh;
   m->n_entries = n;
-  m->listed_at = now;
+  m->listed_at = time(NULL);
+  cJSON *arr = entries_json(fresh, n);
+  ab_error e2;
+  if (arr == NULL || ab_shared_listing_put(vfs->shared, m->client->cfg->org, m->cfg->resource_id,
+                                           arr, &e2) < 0) {
+    ab_vfs_logf(vfs, AB_LOG_ERROR, "listed %s but could not share the listing: %s", m->cfg->path,
+                arr == NULL ? "out of memory" : e2.message);
+  }
+  cJSON_Delete(arr);
   ab_vfs_logf(vfs, AB_LOG_INFO, "listed %s: %zu file(s)", m->cfg->path, n);
   return 0;
+}
+
+int ab_inbox_refresh(ab_vfs *vfs, ab_mount *m, int force, ab_error *err) {
+  time_t now = time(NULL);
+  if (!force && m->listed_at != 0 && now - m->listed_at < SESSION_LISTING_TTL_SECONDS) {
+    return 0;
+  }
+  const char *org = m->client->cfg->org;
+  const char *res = m->cfg->resource_id;
+  cJSON *known = NULL;
+  int fresh = 0, refresh = 0;
+  long long waited = 0;
+  for (;;) {
+    if (ab_shared_listing_get(vfs->shared, org, res, 1, &known, &fresh, &refresh, err) < 0) {
+      return ab_error_prefix(err, "listing %s", m->cfg->path);
+    }
+    if (known != NULL && (fresh || !refresh) && !force) {
+      /* Fresh, or another session is refreshing it: serve what is known. */
+      int rc = adopt(m, known, now, err);
+      cJSON_Delete(known);
+      return rc;
+    }
+    if (refresh || known != NULL || waited >= FIRST_LISTING_WAIT_MS) {
+      break;
+    }
+    /* Nothing known yet and another session is making the first listing. */
+    struct timespec ts = { 0, 200 * 1000000L };
+    nanosleep(&ts, NULL);
+    waited += 200;
+  }
+  int rc = list_from_broker(vfs, m, known, known == NULL, err);
+  if (rc < 0 && known != NULL && err->err_no == EAGAIN) {
+    /* Out of search budget: what is known is better than nothing. */
+    ab_vfs_logf(vfs, AB_LOG_INFO, "listing %s from what is known: %s", m->cfg->path, err->message);
+    rc = adopt(m, known, now, err);
+  } else if (rc < 0) {
+    ab_error_prefix(err, "listing %s", m->cfg->path);
+  }
+  cJSON_Delete(known);
+  return rc;
 }
 
 int ab_inbox_stat(ab_vfs *vfs, ab_mount *m, const char *name, ab_stat *st, ab_error *err) {
@@ -219,8 +342,9 @@ ssize_t ab_inbox_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *e
 int ab_inbox_close(ab_file *f, ab_error *err) {
   (void) err;
   if (f->read_upto >= f->size) {
-    if (ab_state_mark_read(f->vfs->state, f->mount->client->cfg->org, f->id, err) < 0) {
-      ab_vfs_logf(f->vfs, AB_LOG_ERROR, "%s", err->message);
+    if (ab_shared_read_mark(f->vfs->shared, f->mount->client->cfg->org, f->id, err) < 0) {
+      ab_vfs_logf(f->vfs, AB_LOG_ERROR, "cannot record that %s/%s was read whole: %s",
+                  f->mount->cfg->path, f->name, err->message);
     }
     ab_vfs_logf(f->vfs, AB_LOG_NOTICE, "received %s/%s: fileTransferId=%s bytes=%lld (read whole)",
                 f->mount->cfg->path, f->name, f->id, f->size);
@@ -234,6 +358,12 @@ int ab_inbox_close(ab_file *f, ab_error *err) {
   return 0;
 }
 
+static void forget(ab_mount *m, ab_inbox_entry *e) {
+  size_t idx = (size_t) (e - m->entries);
+  memmove(&m->entries[idx], &m->entries[idx + 1], (m->n_entries - idx - 1) * sizeof(*e));
+  m->n_entries--;
+}
+
 int ab_inbox_unlink(ab_vfs *vfs, ab_mount *m, const char *name, ab_error *err) {
   if (ab_inbox_refresh(vfs, m, 0, err) < 0) {
     return -1;
@@ -242,17 +372,47 @@ int ab_inbox_unlink(ab_vfs *vfs, ab_mount *m, const char *name, ab_error *err) {
   if (e == NULL) {
     return ab_error_set(err, ENOENT, "%s/%s: no such file", m->cfg->path, name);
   }
-  if (!ab_state_was_read(vfs->state, m->client->cfg->org, e->id)) {
+  const char *org = m->client->cfg->org;
+  int read = ab_shared_read_check(vfs->shared, org, e->id, err);
+  if (read < 0) {
+    return ab_error_prefix(err, "confirming %s/%s", m->cfg->path, name);
+  }
+  if (!read) {
     return ab_error_set(err, EACCES, "%s/%s has not been downloaded whole; "
                         "deleting confirms the download, so read the whole file first",
                         m->cfg->path, name);
   }
-  if (ab_broker_confirm(&m->client->broker, e->id, err) < 0) {
+  /* One confirm per file, whichever session or node asks. */
+  char claim[160];
+  int c = ab_shared_confirm_claim(vfs->shared, org, e->id, claim, err);
+  if (c < 0) {
     return ab_error_prefix(err, "confirming %s/%s", m->cfg->path, name);
   }
-  ab_vfs_logf(vfs, AB_LOG_NOTICE, "confirmed %s/%s: fileTransferId=%s", m->cfg->path, name, e->id);
-  size_t idx = (size_t) (e - m->entries);
-  memmove(&m->entries[idx], &m->entries[idx + 1], (m->n_entries - idx - 1) * sizeof(*e));
-  m->n_entries--;
+  if (c == AB_CLAIM_ALREADY_CONFIRMED) {
+    ab_vfs_logf(vfs, AB_LOG_NOTICE, "%s/%s: fileTransferId=%s was already confirmed through this "
+                "gateway; not confirming again", m->cfg->path, name, e->id);
+    forget(m, e);
+    return 0;
+  }
+  if (c == AB_CLAIM_BUSY) {
+    return ab_error_set(err, EBUSY, "%s/%s is being confirmed by another session; try again shortly",
+                        m->cfg->path, name);
+  }
+  char id[AB_ID_LEN];
+  snprintf(id, sizeof(id), "%s", e->id);
+  int rc = ab_broker_confirm(&m->client->broker, id, err);
+  ab_error e2;
+  if (ab_shared_confirm_done(vfs->shared, org, id, claim, rc == 0, &e2) < 0) {
+    ab_vfs_logf(vfs, AB_LOG_ERROR, "confirm of %s/%s: could not record it in the shared state: %s",
+                m->cfg->path, name, e2.message);
+  }
+  if (rc < 0) {
+    return ab_error_prefix(err, "confirming %s/%s", m->cfg->path, name);
+  }
+  ab_vfs_logf(vfs, AB_LOG_NOTICE, "confirmed %s/%s: fileTransferId=%s", m->cfg->path, name, id);
+  e = find_by_name(m, name);
+  if (e != NULL) {
+    forget(m, e);
+  }
   return 0;
 }

@@ -6,6 +6,8 @@
  * failure is reported: the client's CLOSE fails and nothing is published. */
 #include "ab_vfs_internal.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -134,6 +136,33 @@ static void remember_sent(ab_mount *m, const ab_file *f, const char *id) {
   s->mtime = time(NULL);
 }
 
+/* Records the upload in the shared journal (receipts, duplicate
+ * detection). A journal that cannot be written does not fail the upload:
+ * the Broker has the transfer; the log line says which. */
+static void journal(ab_file *f, const char *id, const char *md5, const char *reference,
+                    const char *state) {
+  ab_vfs *vfs = f->vfs;
+  cJSON *e = cJSON_CreateObject();
+  if (e == NULL) {
+    return;
+  }
+  cJSON_AddStringToObject(e, "id", id);
+  cJSON_AddStringToObject(e, "mount", f->mount->cfg->path);
+  cJSON_AddStringToObject(e, "name", f->name);
+  cJSON_AddNumberToObject(e, "size", (double) f->size);
+  cJSON_AddStringToObject(e, "md5", md5);
+  cJSON_AddStringToObject(e, "ref", reference);
+  cJSON_AddStringToObject(e, "state", state);
+  cJSON_AddStringToObject(e, "user", vfs->user);
+  cJSON_AddNumberToObject(e, "at", (double) time(NULL));
+  ab_error err;
+  if (ab_shared_journal_add(vfs->shared, f->mount->client->cfg->org, e, NULL, &err) < 0) {
+    ab_vfs_logf(vfs, AB_LOG_ERROR, "upload journal: cannot record fileTransferId=%s (%s): %s",
+                id, state, err.message);
+  }
+  cJSON_Delete(e);
+}
+
 /* Initializes and uploads the spooled file as one Broker transfer. */
 static int commit(ab_file *f, ab_error *err) {
   ab_vfs *vfs = f->vfs;
@@ -162,9 +191,12 @@ static int commit(ab_file *f, ab_error *err) {
   if (ab_broker_initialize(&f->mount->client->broker, &init, id, err) < 0) {
     return -1;
   }
+  journal(f, id, md5, reference, "initialized");
   if (ab_broker_upload_fd(&f->mount->client->broker, id, f->fd, (off_t) f->size, err) < 0) {
+    journal(f, id, md5, reference, "failed");
     return ab_error_prefix(err, "transfer %s", id);
   }
+  journal(f, id, md5, reference, "uploaded");
   remember_sent(f->mount, f, id);
   ab_vfs_logf(vfs, AB_LOG_NOTICE, "sent %s/%s: fileTransferId=%s org=%s resource=%s bytes=%lld md5=%s",
               mc->path, f->name, id, f->mount->client->cfg->org, mc->resource_id, f->size, md5);

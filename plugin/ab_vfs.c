@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -35,8 +36,55 @@ int ab_spool_create(ab_vfs *vfs, ab_error *err) {
   return fd;
 }
 
-ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
-                   ab_error *err) {
+/* The shared state: the agent when one runs, else a hub in this process
+ * (memory only for a session; the state directory for the admin). */
+static int open_shared(ab_vfs *vfs, int admin, ab_error *err) {
+  const ab_config *cfg = vfs->cfg;
+  ab_error why;
+  ab_error_clear(&why);
+  if (!cfg->agent_off) {
+    vfs->shared = ab_shared_connect(cfg, &why);
+    if (vfs->shared != NULL) {
+      return 0;
+    }
+  } else {
+    ab_error_set(&why, 0, "AltinnBrokerAgent is off");
+  }
+  ab_hub_options ho = { .cfg = cfg, .log = vfs->log, .log_ctx = vfs->log_ctx, .memory_only = !admin };
+  ab_hub *hub = ab_hub_new(&ho, err);
+  if (hub == NULL && admin && err->err_no == EWOULDBLOCK) {
+    /* The state directory is busy (an agent starting or stopping): work alone. */
+    ho.memory_only = 1;
+    hub = ab_hub_new(&ho, err);
+  }
+  if (hub == NULL || (vfs->shared = ab_shared_in_process(hub)) == NULL) {
+    return hub == NULL ? -1 : ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (!admin) {
+    ab_vfs_logf(vfs, cfg->agent_off ? AB_LOG_INFO : AB_LOG_ERROR, "degraded: %s; this session "
+                "fetches its own tokens and keeps its inbox state in memory (no sharing with "
+                "other sessions)", why.message);
+  }
+  return 0;
+}
+
+int ab_vfs_uses_agent(const ab_vfs *vfs) {
+  return ab_shared_is_agent(vfs->shared);
+}
+
+static ab_vfs *vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx, int admin,
+                       ab_error *err);
+
+ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx, ab_error *err) {
+  return vfs_new(cfg, log, log_ctx, 0, err);
+}
+
+ab_vfs *ab_vfs_new_admin(const ab_config *cfg, ab_log_fn log, void *log_ctx, ab_error *err) {
+  return vfs_new(cfg, log, log_ctx, 1, err);
+}
+
+static ab_vfs *vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx, int admin,
+                       ab_error *err) {
   ab_vfs *vfs = calloc(1, sizeof(*vfs));
   if (vfs == NULL) {
     ab_error_set(err, ENOMEM, "out of memory");
@@ -60,8 +108,7 @@ ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
     ab_vfs_free(vfs);
     return NULL;
   }
-  vfs->state = ab_state_open(cfg->state_dir, err);
-  if (vfs->state == NULL) {
+  if (open_shared(vfs, admin, err) < 0) {
     ab_vfs_free(vfs);
     return NULL;
   }
@@ -77,6 +124,39 @@ ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
   return vfs;
 }
 
+/* Longest a Broker call waits for the rate budget before failing. */
+#define PACE_MAX_WAIT_MS 65000
+
+int ab_vfs_pace(void *ctx, const char *endpoint, ab_error *err) {
+  ab_client_session *cs = ctx;
+  long long waited = 0;
+  for (;;) {
+    long long retry = 0;
+    ab_error e2;
+    int rc = ab_shared_budget(cs->vfs->shared, cs->cfg->org, endpoint, &retry, &e2);
+    if (rc != 0) {
+      if (rc < 0) {
+        /* No budget service (the agent is gone): the call itself will say
+         * whether it can be made; do not block it here. */
+        ab_vfs_logf(cs->vfs, AB_LOG_DEBUG, "rate budget unavailable: %s", e2.message);
+      }
+      return 0;
+    }
+    if (cs->pace_nowait || waited + retry > PACE_MAX_WAIT_MS) {
+      return ab_error_set(err, EAGAIN, "the Broker's rate limit for %s (organisation %s) is used "
+                          "up for now; try again in %lld s", endpoint, cs->cfg->org,
+                          (retry + 999) / 1000);
+    }
+    if (waited == 0) {
+      ab_vfs_logf(cs->vfs, AB_LOG_INFO, "waiting %lld ms for the Broker rate budget (%s, org %s)",
+                  retry, endpoint, cs->cfg->org);
+    }
+    struct timespec ts = { retry / 1000, (retry % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+    waited += retry;
+  }
+}
+
 int ab_vfs_login(ab_vfs *vfs, const ab_principal *who, ab_error *err) {
   const ab_config *cfg = vfs->cfg;
   if (vfs->user != NULL) {
@@ -88,6 +168,10 @@ int ab_vfs_login(ab_vfs *vfs, const ab_principal *who, ab_error *err) {
   if (vfs->user == NULL || visible == NULL) {
     free(visible);
     return ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (ab_shared_login(vfs->shared, who, err) < 0) {
+    free(visible);
+    return ab_error_prefix(err, "shared state");
   }
   if (ab_audience_mounts(cfg, who, visible, &n_visible, err) < 0) {
     free(visible);
@@ -104,19 +188,22 @@ int ab_vfs_login(ab_vfs *vfs, const ab_principal *who, ab_error *err) {
     }
     if (cs == NULL) {
       cs = &vfs->clients[vfs->n_clients];
-      char *scope = ab_config_client_scope(cfg, mc->client);
-      ab_auth_config ac;
-      ab_config_auth(cfg, mc->client, scope, &ac);
+      /* Tokens come from the shared state, which holds the keys. */
+      cs->token_ctx.shared = vfs->shared;
+      cs->token_ctx.client = mc->client->name;
+      ab_auth_config ac = { .source = ab_shared_token, .source_ctx = &cs->token_ctx };
       cs->auth = ab_auth_new(&ac, err);
-      free(scope);
       if (cs->auth == NULL) {
         free(visible);
         return ab_error_prefix(err, "%s: AltinnBrokerClient %s", mc->client->source, mc->client->name);
       }
       cs->cfg = mc->client;
+      cs->vfs = vfs;
       cs->broker.base_url = cfg->platform_url;
       cs->broker.http = vfs->http;
       cs->broker.auth = cs->auth;
+      cs->broker.pace = ab_vfs_pace;
+      cs->broker.pace_ctx = cs;
       vfs->n_clients++;
     }
     ab_mount *m = &vfs->mounts[vfs->n_mounts++];
@@ -141,7 +228,7 @@ void ab_vfs_free(ab_vfs *vfs) {
   free(vfs->mounts);
   free(vfs->clients);
   ab_http_free(vfs->http);
-  ab_state_close(vfs->state);
+  ab_shared_free(vfs->shared);
   if (vfs->spool_fd >= 0) {
     close(vfs->spool_fd);
   }

@@ -69,9 +69,23 @@ typedef struct ab_vfs_methods {
 const ab_vfs_methods *ab_vfs_methods_get(void);
 
 /* Creates a session over cfg (finished, secrets loaded, outliving the
- * session): opens the spool directory and prepares HTTPS. log may be NULL. */
+ * session): opens the spool directory, prepares HTTPS and connects to the
+ * gateway's agent (ab_agent.h), which shares tokens, the rate budget and
+ * the inbox state with every other session. Without an agent (none
+ * running, or AltinnBrokerAgent off) the session works alone, with its own
+ * tokens and state in memory, and logs that it does. log may be NULL. */
 ab_vfs *ab_vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx,
                    ab_error *err);
+
+/* As ab_vfs_new, for the admin CLI: without an agent it uses the state
+ * directory (and Redis) itself, so markers and the budget are shared with
+ * later runs and with the gateway. */
+ab_vfs *ab_vfs_new_admin(const ab_config *cfg, ab_log_fn log, void *log_ctx,
+                         ab_error *err);
+
+/* 1 when the session's tokens come from the agent: the gateway may then
+ * wipe the private keys from the session's memory (ab_config_wipe_secrets). */
+int ab_vfs_uses_agent(const ab_vfs *vfs);
 
 /* Binds the session to a user and the user's groups: from now on it sees
  * the mounts bound to them (ab_audience.h; who NULL: all mounts, for the

@@ -6,7 +6,7 @@
 #include "ab_auth.h"
 #include "ab_broker.h"
 #include "ab_http.h"
-#include "ab_state.h"
+#include "ab_agent.h"
 #include "ab_vfs.h"
 
 /* One Broker transfer as the inbox shows it. */
@@ -29,8 +29,11 @@ typedef struct ab_sent_entry {
 
 typedef struct ab_client_session {
   const ab_client_cfg *cfg;
-  ab_auth *auth;
-  ab_broker broker;
+  ab_auth *auth;           /* tokens come from the shared state (agent or own hub) */
+  ab_shared_token_ctx token_ctx;
+  ab_broker broker;        /* paced by the shared rate budget */
+  struct ab_vfs *vfs;
+  int pace_nowait;         /* 1: a refused budget fails at once (EAGAIN) instead of waiting */
 } ab_client_session;
 
 typedef struct ab_mount {
@@ -54,7 +57,7 @@ struct ab_vfs {
   ab_mount *mounts;
   size_t n_mounts;
   int spool_fd;          /* directory fd of the spool, opened before chroot */
-  ab_state *state;       /* shared between sessions, opened before chroot */
+  ab_shared *shared;     /* the agent (connected before chroot), or a hub of our own */
   ab_log_fn log;
   void *log_ctx;
 };
@@ -75,6 +78,11 @@ struct ab_file {
 /* Logs a formatted line through the gateway's sink. */
 void ab_vfs_logf(ab_vfs *vfs, int level, const char *fmt, ...)
   __attribute__((format(printf, 3, 4)));
+
+/* The rate budget before each Broker call (an ab_broker_pace_fn; ctx is
+ * the ab_client_session): waits while the budget is used up, up to about
+ * a minute, or fails at once when the session's pace_nowait is set. */
+int ab_vfs_pace(void *ctx, const char *endpoint, ab_error *err);
 
 /* Creates an anonymous spool file (O_TMPFILE) in the spool directory. */
 int ab_spool_create(ab_vfs *vfs, ab_error *err);

@@ -29,7 +29,7 @@ ab_vfs *cli_open_session(cli_context *ctx) {
     .user = ctx->user, .groups = (const char *const *) ctx->groups, .n_groups = ctx->n_groups,
   };
   int admin = ctx->user == NULL && ctx->n_groups == 0;
-  ab_vfs *vfs = ab_vfs_new(ctx->cfg, cli_log, ctx, &err);
+  ab_vfs *vfs = ab_vfs_new_admin(ctx->cfg, cli_log, ctx, &err);
   if (vfs == NULL || ab_vfs_login(vfs, admin ? NULL : &who, &err) < 0) {
     fprintf(stderr, "altinn-broker: %s\n", err.message);
     ab_vfs_free(vfs);

@@ -2,7 +2,6 @@ ab_core_sources = \
 	plugin/ab_config.c plugin/ab_config.h \
 	plugin/ab_audience.c plugin/ab_audience.h \
 	plugin/ab_names.c plugin/ab_names.h \
-	plugin/ab_state.c plugin/ab_state.h \
 	plugin/ab_vfs.c plugin/ab_vfs.h plugin/ab_vfs_internal.h \
 	plugin/ab_outbox.c \
 	plugin/ab_inbox.c

@@ -11,7 +11,10 @@
 
 #include <curl/curl.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
+#include "ab_agent.h"
 #include "ab_config.h"
 
 module altinn_broker_module;
@@ -33,6 +36,13 @@ static int abp_log_fd = -1;
  * and refuses to start at postparse. */
 static char abp_refused[AB_ERROR_MSG_MAX];
 static pool *abp_pool = NULL;
+
+/* The agent (ab_agent.h): forked by the daemon, which keeps the write end
+ * of a pipe the agent watches: when the daemon exits, the agent sees EOF
+ * and exits too. Sessions close their inherited copy. */
+static pid_t abp_agent_pid = -1;
+static int abp_agent_pipe = -1;
+static int abp_restarting = 0;
 
 void abp_log(int level, const char *fmt, ...) {
   char line[2048];
@@ -98,6 +108,92 @@ MODRET set_altinnbroker(cmd_rec *cmd) {
   return PR_HANDLED(cmd);
 }
 
+/* The agent */
+
+static void agent_log(void *ctx, int level, const char *message) {
+  (void) ctx;
+  abp_log(level, "%s", message);
+}
+
+/* Forks the agent as root. Sessions that start before it listens, or when
+ * it cannot start, work alone (and say so in the log). */
+static void start_agent(void) {
+  if (abp_config == NULL || abp_config->agent_off || ServerType != SERVER_STANDALONE ||
+      abp_agent_pid > 0) {
+    return;
+  }
+  int raw[2], fds[2];
+  if (pipe(raw) < 0) {
+    abp_log(AB_LOG_ERROR, "cannot start the agent: pipe: %s", strerror(errno));
+    return;
+  }
+  /* `proftpd -n` closes stdin and stdout before startup, and each session
+   * puts its connection on fds 0 and 1: keep the pipe above them. */
+  fds[0] = fcntl(raw[0], F_DUPFD_CLOEXEC, 3);
+  fds[1] = fcntl(raw[1], F_DUPFD_CLOEXEC, 3);
+  close(raw[0]);
+  close(raw[1]);
+  if (fds[0] < 0 || fds[1] < 0) {
+    abp_log(AB_LOG_ERROR, "cannot start the agent: %s", strerror(errno));
+    if (fds[0] >= 0) close(fds[0]);
+    if (fds[1] >= 0) close(fds[1]);
+    return;
+  }
+  uid_t daemon_uid = geteuid();
+  pid_t daemon_pid = getpid();
+  PRIVS_ROOT
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[1]);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != daemon_pid) {
+      _exit(0); /* the daemon died before we set the signal */
+    }
+    ab_agent_options o = {
+      .cfg = abp_config, .log = agent_log, .allowed_uid = daemon_uid, .parent_fd = fds[0],
+    };
+    ab_error err;
+    if (ab_agent_run(&o, &err) < 0) {
+      abp_log(AB_LOG_ERROR, "agent: %s", err.message);
+      _exit(1);
+    }
+    _exit(0);
+  }
+  PRIVS_RELINQUISH
+  close(fds[0]);
+  if (pid < 0) {
+    abp_log(AB_LOG_ERROR, "cannot start the agent: fork: %s", strerror(errno));
+    close(fds[1]);
+    return;
+  }
+  abp_agent_pid = pid;
+  abp_agent_pipe = fds[1];
+}
+
+/* Tells the agent to exit (EOF on its pipe) and waits for it, so the next
+ * one can take over the state directory. */
+static void stop_agent(void) {
+  if (abp_agent_pipe >= 0) {
+    close(abp_agent_pipe);
+    abp_agent_pipe = -1;
+  }
+  if (abp_agent_pid <= 0) {
+    return;
+  }
+  for (int i = 0; i < 100; i++) {
+    pid_t r = waitpid(abp_agent_pid, NULL, WNOHANG);
+    if (r == abp_agent_pid || (r < 0 && errno == ECHILD)) {
+      abp_agent_pid = -1;
+      return;
+    }
+    pr_timer_usleep(100 * 1000);
+  }
+  abp_log(AB_LOG_ERROR, "the agent (pid %ld) did not exit in 10 s; killing it", (long) abp_agent_pid);
+  kill(abp_agent_pid, SIGKILL);
+  waitpid(abp_agent_pid, NULL, 0);
+  abp_agent_pid = -1;
+}
+
 /* Events */
 
 /* A bad configuration must stop the daemon with a failing exit status,
@@ -140,10 +236,24 @@ static void abp_postparse_ev(const void *event_data, void *user_data) {
       refuse_to_start();
     }
   }
+  if (abp_restarting) {
+    /* SIGHUP: the new configuration gets a new agent. */
+    abp_restarting = 0;
+    start_agent();
+  }
+}
+
+/* Standalone daemon, after daemonizing, before any session (not for
+ * `proftpd -t`, which ends before this). */
+static void abp_startup_ev(const void *event_data, void *user_data) {
+  (void) event_data; (void) user_data;
+  start_agent();
 }
 
 static void abp_restart_ev(const void *event_data, void *user_data) {
   (void) event_data; (void) user_data;
+  stop_agent();
+  abp_restarting = 1;
   /* The config is parsed again after a restart; start from scratch. */
   ab_config_free(abp_config);
   abp_config = NULL;
@@ -218,10 +328,17 @@ static int abp_init(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   pr_event_register(&altinn_broker_module, "core.postparse", abp_postparse_ev, NULL);
   pr_event_register(&altinn_broker_module, "core.restart", abp_restart_ev, NULL);
+  pr_event_register(&altinn_broker_module, "core.startup", abp_startup_ev, NULL);
   return 0;
 }
 
 static int abp_sess_init(void) {
+  /* Only the daemon keeps the agent alive. */
+  if (abp_agent_pipe >= 0) {
+    close(abp_agent_pipe);
+    abp_agent_pipe = -1;
+  }
+  abp_agent_pid = -1;
   if (abp_config == NULL || abp_config->n_mounts == 0) {
     return 0;
   }
@@ -238,6 +355,11 @@ static int abp_sess_init(void) {
     abp_log(AB_LOG_ERROR, "cannot start a session: %s", err.message);
     /* Refuse the session rather than let uploads land on the real disk. */
     return -1;
+  }
+  if (ab_vfs_uses_agent(abp_vfs)) {
+    /* The agent holds the keys and the Redis password: this process, soon
+     * running as the user, keeps no key material. */
+    ab_config_wipe_secrets(abp_config);
   }
   return 0;
 }

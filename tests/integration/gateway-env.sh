@@ -30,7 +30,9 @@ gw_setup() {
            "$GW_DIR/home/$GW_USER" "$GW_DIR/spool" "$GW_DIR/statedb" "$GW_DIR/client"
   chmod 755 "$GW_DIR/modules" "$GW_DIR/log" "$GW_DIR/state"
   # Sessions create anonymous (O_TMPFILE) spool files here as the user.
-  chmod 1733 "$GW_DIR/spool" "$GW_DIR/statedb"
+  chmod 1733 "$GW_DIR/spool"
+  # The agent's store (tokens): its owner only.
+  chmod 700 "$GW_DIR/statedb"
   GW_EMU_PORT=${GW_EMU_PORT:-$(gw_free_port)}
   GW_SFTP_PORT=${GW_SFTP_PORT:-$(gw_free_port)}
   "$top_srcdir/tests/emulator/demo-config.sh" "$GW_DIR/emu" "$GW_EMU_PORT"
@@ -130,7 +132,7 @@ AltinnBrokerPlatformURL     https://127.0.0.1:$GW_EMU_PORT
 AltinnBrokerMaskinportenURL https://127.0.0.1:$GW_EMU_PORT/
 AltinnBrokerCACertificate   $GW_DIR/emu/ca.pem
 AltinnBrokerSpoolDir        $GW_DIR/spool
-AltinnBrokerStateDir        $GW_DIR/statedb
+AltinnBrokerStateDir        $GW_DIR/partner-state
 AltinnBrokerClient partner client-id=22222222-2222-4222-8222-222222222222 org=$GW_PARTNER_ORG key=$GW_DIR/emu/keys/partner.key kid=partner-key-1
 AltinnBrokerMount /outbox client=partner resource=demo-resource direction=outbox recipients=0192:$GW_ORG
 AltinnBrokerMount /inbox  client=partner resource=demo-resource direction=inbox

@@ -1,0 +1,165 @@
+/* ab_agent.h - the gateway's agent: one process that serves the shared
+ * state (ab_hub) to every session, and the session side that talks to it.
+ *
+ * Why a process: ProFTPD runs each session in its own process, chrooted
+ * and as the user's uid. The agent is forked by the daemon (as root, after
+ * the configuration is parsed, before any session) and keeps what sessions
+ * must share and must not hold themselves: the private keys (sessions wipe
+ * theirs once connected), the one Altinn token per client, the Broker rate
+ * budget, the inbox markers and the upload journal (ab_hub.h). It exits
+ * when the daemon does (EOF on a pipe from the daemon) and is replaced on a
+ * daemon restart. The admin CLI uses it too when one runs for the same
+ * state directory; without an agent, a process runs a hub of its own.
+ *
+ * Transport: a unix stream socket <AltinnBrokerStateDir>/agent.sock in the
+ * root-only (0700) state directory. Sessions connect in sess_init, before
+ * authentication and chroot, with root privileges; the agent checks the
+ * peer with SO_PEERCRED and serves only uid 0 and the daemon's `User`.
+ * A session keeps its one connection for its lifetime (after chroot it
+ * could not reconnect). If the agent goes away mid-session (daemon
+ * restart), the session keeps the token it holds until that expires, and
+ * later calls fail with "the gateway's agent is gone" (nothing is lost:
+ * an upload fails at CLOSE, a listing or rm fails with that message).
+ *
+ * Protocol: newline-delimited JSON, one request object per line, one reply
+ * object per line, in order. Every reply has "ok": true, or "ok": false
+ * with "errno" (an errno value), "error" (one line, no secrets) and, when
+ * the Broker or Maskinporten said so, "status" and "code".
+ *
+ *   {"op":"hello"}                      -> {"version":1,"store":"local|redis","state_dir","node",
+ *                                          "config"}: config = ab_hub_config_fingerprint
+ *   {"op":"login","user":"alice","groups":["staff"]}
+ *                                       once per connection, before anything below;
+ *                                          no user and no groups = the admin (all mounts). Later
+ *                                          requests may only name clients and organisations
+ *                                          of mounts this user sees.
+ *   {"op":"stats"}                      -> {"grants","tokensServed","budgetRefused","replayed",
+ *                                          "store","degraded","nodes"}
+ *   {"op":"token","client":NAME,["rejected":FP]}
+ *                                       -> {"token","valid_ms"}: an Altinn token and how long
+ *                                          it may be used. FP (ab_token_fingerprint) names a
+ *                                          token the Broker answered 401 to: it is replaced.
+ *   {"op":"budget","org":ORG,"endpoint":E}
+ *                                       -> {"granted":bool,"retry_ms"}: may this caller make
+ *                                          one call to Broker endpoint E (initialize, upload,
+ *                                          overview, details, search, download,
+ *                                          confirmdownload) now? If not, when to ask again.
+ *   {"op":"read_mark","org","id"}       the transfer was read whole
+ *   {"op":"read_check","org","id"}      -> {"read":bool}
+ *   {"op":"confirm_claim","org","id"}   -> {"state":"claimed","claim":C} | {"state":"busy"}
+ *                                          (another session is confirming it) |
+ *                                          {"state":"confirmed"} (already confirmed here);
+ *                                          errno EAGAIN while Redis is unreachable.
+ *   {"op":"confirm_done","org","id","claim":C,"confirmed":bool}
+ *                                       releases the claim; confirmed=true records it, and
+ *                                          every node's listing drops the transfer.
+ *   {"op":"listing_get","org","resource",["claim":true]}
+ *                                       -> {"entries":[...]?,"fresh":bool,"refresh":bool}:
+ *                                          the shared listing (less what was confirmed since),
+ *                                          whether it is fresh (10 s), and whether this caller
+ *                                          got the claim to refresh it (then listing_put).
+ *   {"op":"listing_put","org","resource","entries":[{"id","name","size","mtime"}...]}
+ *   {"op":"journal_add","org","entry":{"id":ID, "mount","name","size","md5","ref","state",
+ *                                      "user","at"}}
+ *                                       -> {"created":bool,["previous":ID]}: records or updates
+ *                                          the upload record of transfer ID; "previous" names an
+ *                                          earlier transfer with the same "ref" (duplicate).
+ *   {"op":"journal_get","org","id"}     -> {"entry":{...}}
+ *   {"op":"journal_list","org",["max":N]} -> {"entries":[...]} newest first
+ *
+ * New request types are added in ab_hub.c's dispatch; background work
+ * (e.g. refreshing listings from Altinn Events) in ab_hub_tick, which the
+ * agent calls every second.
+ */
+#ifndef AB_AGENT_H
+#define AB_AGENT_H
+
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "ab_audience.h"
+#include "ab_config.h"
+#include "ab_error.h"
+#include "ab_hub.h"
+#include "ab_vfs.h"
+
+#define AB_AGENT_SOCKET "agent.sock"
+
+/* --- the agent process ----------------------------------------------- */
+
+typedef struct ab_agent_options {
+  const ab_config *cfg;   /* finished, secrets loaded */
+  ab_log_fn log;          /* may be called from several threads at once? no:
+                             the agent serializes its log calls */
+  void *log_ctx;
+  uid_t allowed_uid;      /* besides root: the daemon's User */
+  int parent_fd;          /* read end of a pipe from the daemon: EOF = exit; -1 = none */
+} ab_agent_options;
+
+/* Serves until the parent pipe reaches EOF or SIGTERM/SIGINT arrives; the
+ * store is then flushed. Returns 0, or -1 with err when it could not start
+ * (state directory, socket, keys). Installs its own signal handlers. */
+int ab_agent_run(const ab_agent_options *opts, ab_error *err);
+
+/* --- the session side ------------------------------------------------ */
+
+typedef struct ab_shared ab_shared;
+
+/* Connects to the agent serving cfg's state directory. NULL with err when
+ * none runs (errno ENOENT/ECONNREFUSED), it refused us, or it serves a
+ * different configuration (errno ESTALE: e.g. another organisation's CLI
+ * config pointing at the same state directory). */
+ab_shared *ab_shared_connect(const ab_config *cfg, ab_error *err);
+
+/* Serves requests from a hub in this process (no agent); takes ownership
+ * of the hub. */
+ab_shared *ab_shared_in_process(ab_hub *hub);
+
+/* 1 when requests go to an agent process. */
+int ab_shared_is_agent(const ab_shared *s);
+void ab_shared_free(ab_shared *s);
+
+/* One request (consumed). Returns the reply (ok=true; caller deletes), or
+ * NULL with err from the reply's error or the transport (errno EAGAIN when
+ * the agent is gone). */
+cJSON *ab_shared_call(ab_shared *s, cJSON *req, ab_error *err);
+
+/* Tells the agent whom this session acts for (who NULL: the admin). */
+int ab_shared_login(ab_shared *s, const ab_principal *who, ab_error *err);
+
+/* An ab_token_source_fn for ab_auth: ctx is an ab_shared_token_ctx. */
+typedef struct ab_shared_token_ctx {
+  ab_shared *shared;
+  const char *client;     /* AltinnBrokerClient name */
+} ab_shared_token_ctx;
+char *ab_shared_token(void *ctx, const char *rejected, long long *valid_ms, ab_error *err);
+
+/* 1 granted, 0 not now (*retry_ms says when to ask again), -1 error. */
+int ab_shared_budget(ab_shared *s, const char *org, const char *endpoint, long long *retry_ms,
+                     ab_error *err);
+
+int ab_shared_read_mark(ab_shared *s, const char *org, const char *id, ab_error *err);
+/* 1 read whole, 0 not, -1 error. */
+int ab_shared_read_check(ab_shared *s, const char *org, const char *id, ab_error *err);
+
+enum { AB_CLAIM_BUSY = 0, AB_CLAIM_OK = 1, AB_CLAIM_ALREADY_CONFIRMED = 2 };
+/* AB_CLAIM_* or -1; claim (160 bytes) receives the claim to pass to done. */
+int ab_shared_confirm_claim(ab_shared *s, const char *org, const char *id, char claim[160],
+                            ab_error *err);
+int ab_shared_confirm_done(ab_shared *s, const char *org, const char *id, const char *claim,
+                           int confirmed, ab_error *err);
+
+/* The shared listing: returns 0 with *entries (caller deletes; NULL when
+ * none is known), *fresh and *refresh (see "listing_get"), or -1. */
+int ab_shared_listing_get(ab_shared *s, const char *org, const char *resource, int claim,
+                          cJSON **entries, int *fresh, int *refresh, ab_error *err);
+int ab_shared_listing_put(ab_shared *s, const char *org, const char *resource,
+                          const cJSON *entries, ab_error *err);
+
+/* Records an upload (entry is not consumed). previous (37 bytes, may be
+ * NULL) receives the id of an earlier transfer with the same "ref", or "". */
+int ab_shared_journal_add(ab_shared *s, const char *org, const cJSON *entry, char *previous,
+                          ab_error *err);
+
+#endif
