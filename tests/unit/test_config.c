@@ -185,7 +185,7 @@ static void redis_settings(void **state) {
   ab_config_free(cfg);
 
   char *pw = write_file("redis.pass", "s3cret\n", 0640);
-  char pwpath[128], keypath[128], conf[1024], cmd[256];
+  char pwpath[128], keypath[128], conf[1024], cmd[512];
   snprintf(pwpath, sizeof(pwpath), "%s", pw);
   snprintf(keypath, sizeof(keypath), "%s/redis-test-key.pem", tmpdir);
   snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
