@@ -94,6 +94,10 @@ static void copy(char *dst, size_t cap, const char *src)
  * Maskinporten consumer (broker-api.md §1.4). */
 static void caller_org(const cJSON *claims, emu_caller *out)
 {
+  const cJSON *vendor = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(claims, "consumer"), "ID");
+  if (cJSON_IsString(vendor))
+    copy(out->vendor, sizeof out->vendor, emu_strip_prefix(vendor->valuestring));
   const cJSON *ad = cJSON_GetObjectItemCaseSensitive(claims, "authorization_details");
   if (cJSON_IsArray(ad))
     ad = cJSON_GetArrayItem(ad, 0); /* MP form is an array; exchanged form an object */

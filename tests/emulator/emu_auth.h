@@ -21,6 +21,7 @@ typedef struct emu_caller {
   bool altinn;              /* Altinn token (true) or raw Maskinporten token */
   bool system_user;
   char org[16];             /* caller organisation (broker-api.md §1.4) */
+  char vendor[16];          /* consumer org of the client (the vendor for system users) */
   char client_id[128];
   char scope[512];
 } emu_caller;

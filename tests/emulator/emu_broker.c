@@ -2,8 +2,12 @@
 #include "emu_broker.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "emu_clock.h"
 #include "emu_problem.h"
@@ -98,6 +102,31 @@ void emu_broker_upload_stored(emu_transfer *t, int64_t size, const char md5[33],
   } else {
     emu_store_set_status(t, EMU_FT_PUBLISHED, NULL);
   }
+}
+
+void emu_broker_upload_complete(emu_request *r, emu_transfer *t, const char *temp_path, int64_t size,
+                                const char md5[33])
+{
+  if (t->checksum_given && strcasecmp(t->checksum, md5) != 0) {
+    unlink(temp_path); /* the service deletes the blob */
+    emu_store_set_status(t, EMU_FT_FAILED, "Checksum mismatch");
+    emu_problem(r, 400, 9, NULL);
+    return;
+  }
+  char *final = emu_store_file_path(t);
+  if (!final || rename(temp_path, final) != 0) {
+    fprintf(stderr, "altinn-emulator: rename to %s: %s\n", final ? final : "?", strerror(errno));
+    free(final);
+    unlink(temp_path);
+    emu_store_set_status(t, EMU_FT_FAILED, "Error occurred while uploading fileTransfer");
+    emu_problem(r, 500, 8, NULL);
+    return;
+  }
+  free(final);
+  emu_broker_upload_stored(t, size, md5, false);
+  cJSON *resp = cJSON_CreateObject();
+  cJSON_AddStringToObject(resp, "fileTransferId", t->id);
+  emu_reply_json(r, 200, resp);
 }
 
 static void add_time(cJSON *o, const char *key, int64_t us)

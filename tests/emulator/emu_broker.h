@@ -49,6 +49,14 @@ bool emu_broker_size_ok(emu_request *r, const emu_transfer *t, int64_t len);
  * asynchronously: then UploadProcessing until the worker decides. */
 void emu_broker_upload_stored(emu_transfer *t, int64_t size, const char md5[33], bool tus);
 
+/* A streamed upload to t is complete in temp_path (size bytes, MD5 md5):
+ * checks the checksum given at initialize (mismatch: Failed "Checksum
+ * mismatch", 400 BRO-00009), renames the bytes into place, moves t on
+ * (emu_broker_upload_stored) and replies 200 {"fileTransferId"}. Store lock
+ * held; temp_path is gone afterwards either way. */
+void emu_broker_upload_complete(emu_request *r, emu_transfer *t, const char *temp_path, int64_t size,
+                                const char md5[33]);
+
 /* Overview (details=false) or details view of t (§3.4, §3.5). */
 cJSON *emu_broker_transfer_json(const emu_transfer *t, bool details);
 

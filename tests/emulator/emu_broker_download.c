@@ -165,7 +165,7 @@ static void download_begin(emu_request *r)
   emu_recipient *rc = &t->recipients[ri];
   int64_t now = emu_clock_now_us();
   if (range == 0 || rc->last_download_started == 0 || now - rc->last_download_started >= RANGE_DEBOUNCE_US)
-    emu_store_set_recipient_status(t, (size_t)ri, EMU_RS_DOWNLOAD_STARTED);
+    emu_store_set_recipient_status(t, (size_t)ri, EMU_RS_DOWNLOAD_STARTED, r->caller.vendor);
   content_disposition(t->file_name, disp, sizeof disp);
 out:
   emu_store_unlock();
@@ -233,7 +233,7 @@ static void confirm_finish(emu_request *r)
     emu_problem(r, 400, 19, NULL);
     goto out;
   }
-  emu_store_set_recipient_status(t, (size_t)ri, EMU_RS_DOWNLOAD_CONFIRMED);
+  emu_store_set_recipient_status(t, (size_t)ri, EMU_RS_DOWNLOAD_CONFIRMED, r->caller.vendor);
   emu_events_download_confirmed(t, rc->org);
   bool all = true;
   for (size_t i = 0; i < t->nrecipients; i++)

@@ -225,6 +225,7 @@ bool emu_broker_initialize(emu_request *r, const cJSON *body, cJSON *errors, con
       t->ref = strdup(ref);
       t->sender = strdup(sender);
       snprintf(t->sender_org, sizeof t->sender_org, "%s", sender_org);
+      snprintf(t->sender_vendor, sizeof t->sender_vendor, "%s", r->caller.vendor);
       t->recipients = calloc(norgs, sizeof *t->recipients);
       for (size_t i = 0; i < norgs; i++) {
         char id[24];
@@ -241,7 +242,7 @@ bool emu_broker_initialize(emu_request *r, const cJSON *body, cJSON *errors, con
       t->use_virus_scan = !disable_scan;
       emu_store_set_status(t, EMU_FT_INITIALIZED, NULL);
       for (size_t i = 0; i < norgs; i++)
-        emu_store_set_recipient_status(t, i, EMU_RS_INITIALIZED);
+        emu_store_set_recipient_status(t, i, EMU_RS_INITIALIZED, NULL);
       memcpy(id_out, t->id, 37);
     }
     emu_store_unlock();

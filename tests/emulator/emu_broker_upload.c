@@ -33,6 +33,8 @@ typedef struct upload_state {
 
 static void upload_begin(emu_request *r)
 {
+  if (!emu_http_consumes(r, "application/octet-stream"))
+    return; /* [Consumes]: before the handler looks at the transfer */
   emu_store_lock();
   emu_transfer *t = emu_broker_find(r);
   if (!t)
@@ -54,7 +56,7 @@ static void upload_begin(emu_request *r)
   upload_state *s = calloc(1, sizeof *s);
   s->fd = -1;
   memcpy(s->id, t->id, sizeof s->id);
-  s->temp_path = emu_store_temp_path(t);
+  s->temp_path = emu_store_temp_path(t->id);
   s->md5 = EVP_MD_CTX_new();
   if (s->temp_path)
     s->fd = open(s->temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -139,26 +141,7 @@ static void upload_finish(emu_request *r)
     emu_problem(r, 409, 4, NULL);
     goto out;
   }
-  if (t->checksum_given && strcasecmp(t->checksum, md5) != 0) {
-    drop_temp(s);
-    emu_store_set_status(t, EMU_FT_FAILED, "Checksum mismatch");
-    emu_problem(r, 400, 9, NULL);
-    goto out;
-  }
-  char *final = emu_store_file_path(t);
-  if (!final || rename(s->temp_path, final) != 0) {
-    fprintf(stderr, "altinn-emulator: rename to %s: %s\n", final ? final : "?", strerror(errno));
-    free(final);
-    drop_temp(s);
-    emu_store_set_status(t, EMU_FT_FAILED, "Error occurred while uploading fileTransfer");
-    emu_problem(r, 500, 8, NULL);
-    goto out;
-  }
-  free(final);
-  emu_broker_upload_stored(t, s->bytes, md5, false);
-  cJSON *resp = cJSON_CreateObject();
-  cJSON_AddStringToObject(resp, "fileTransferId", t->id);
-  emu_reply_json(r, 200, resp);
+  emu_broker_upload_complete(r, t, s->temp_path, s->bytes, md5);
 out:
   emu_store_unlock();
 }

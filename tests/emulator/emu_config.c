@@ -114,6 +114,7 @@ static bool parse_orgs(const cJSON *arr, emu_org **out, size_t *n, const char *w
       return fail(what, "entry without \"orgNumber\"");
     (*out)[*n].org = strdup(org);
     (*out)[*n].name = strdup(str_item(it, "name") ? str_item(it, "name") : org);
+    (*out)[*n].parent = dup_or_null(str_item(it, "parent"));
     (*n)++;
   }
   return true;
@@ -505,11 +506,13 @@ void emu_config_free(emu_config *cfg)
   for (size_t i = 0; i < cfg->norgs; i++) {
     free(cfg->orgs[i].org);
     free(cfg->orgs[i].name);
+    free(cfg->orgs[i].parent);
   }
   free(cfg->orgs);
   for (size_t i = 0; i < cfg->nservice_owners; i++) {
     free(cfg->service_owners[i].org);
     free(cfg->service_owners[i].name);
+    free(cfg->service_owners[i].parent);
   }
   free(cfg->service_owners);
   X509_STORE_free(cfg->enterprise_ca);
@@ -538,6 +541,14 @@ const emu_resource *emu_config_resource(const emu_config *cfg, const char *id)
   for (size_t i = 0; id && i < cfg->nresources; i++)
     if (strcmp(cfg->resources[i].id, id) == 0)
       return &cfg->resources[i];
+  return NULL;
+}
+
+const char *emu_config_parent_org(const emu_config *cfg, const char *org)
+{
+  for (size_t i = 0; org && i < cfg->norgs; i++)
+    if (strcmp(cfg->orgs[i].org, org) == 0)
+      return cfg->orgs[i].parent;
   return NULL;
 }
 

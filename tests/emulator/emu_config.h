@@ -65,6 +65,7 @@ typedef struct emu_resource {
 typedef struct emu_org {
   char *org;
   char *name;
+  char *parent;             /* main unit of a subunit ("parent"), NULL = none */
 } emu_org;
 
 /* Run-time adjustable behaviour. */
@@ -119,6 +120,8 @@ int emu_config_set_port(emu_config *cfg, int port);
 
 const emu_client *emu_config_client(const emu_config *cfg, const char *client_id);
 const emu_resource *emu_config_resource(const emu_config *cfg, const char *id);
+/* Main unit of org per "organizations[].parent", NULL when it is none's subunit. */
+const char *emu_config_parent_org(const emu_config *cfg, const char *org);
 /* Actions the resource policy grants org (0 when none). */
 unsigned emu_resource_actions(const emu_resource *r, const char *org);
 bool emu_resource_in_access_list(const emu_resource *r, const char *org);

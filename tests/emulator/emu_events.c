@@ -32,6 +32,7 @@ typedef struct event {
 typedef struct subscription {
   long id;
   char *endpoint, *resource_filter, *subject_filter, *type_filter, *consumer;
+  bool include_subunits;
   int64_t created;
   bool validated;
   bool deleted;
@@ -81,6 +82,20 @@ static void *grow(void *p, size_t *cap, size_t n, size_t elem)
 
 /* ---- emission (store lock held by the caller; events lock taken here) ---- */
 
+/* subjectFilter is the event's subject, or (includeSubunits) the subject's
+ * main unit. */
+static bool subject_matches(const subscription *s, const char *subject, const char *org)
+{
+  if (strcmp(s->subject_filter, subject) == 0)
+    return true;
+  const char *parent = s->include_subunits ? emu_config_parent_org(cfg, org) : NULL;
+  char main_unit[80];
+  if (!parent)
+    return false;
+  snprintf(main_unit, sizeof main_unit, "urn:altinn:organization:identifier-no:%s", parent);
+  return strcmp(s->subject_filter, main_unit) == 0;
+}
+
 static void emit(const emu_transfer *t, const char *type, const char *org, const char *role)
 {
   char full_type[96], resource[300], subject[80], source[512], iso[EMU_ISO_LEN];
@@ -128,7 +143,7 @@ static void emit(const emu_transfer *t, const char *type, const char *org, const
     for (size_t i = 0; i < nsubs; i++) {
       subscription *s = &subs[i];
       if (s->deleted || !s->validated || strcmp(s->resource_filter, e.resource) != 0 ||
-          (s->subject_filter && strcmp(s->subject_filter, e.subject) != 0) ||
+          (s->subject_filter && !subject_matches(s, e.subject, org)) ||
           (s->type_filter && strcasecmp(s->type_filter, e.type) != 0))
         continue;
       delivery *nq = grow(queue, &capqueue, nqueue, sizeof *queue);
@@ -238,7 +253,7 @@ static cJSON *sub_json(const subscription *s)
   emu_clock_iso(s->created, iso);
   cJSON_AddStringToObject(j, "created", iso);
   cJSON_AddBoolToObject(j, "validated", s->validated);
-  cJSON_AddBoolToObject(j, "includeSubunits", false);
+  cJSON_AddBoolToObject(j, "includeSubunits", s->include_subunits);
   return j;
 }
 
@@ -256,7 +271,7 @@ cJSON *emu_events_subscribe(const emu_subscription_req *req, long *id_out)
     subscription *o = &subs[i];
     if (!o->deleted && same(o->endpoint, req->endpoint) && same(o->resource_filter, req->resource_filter) &&
         same(o->subject_filter, req->subject_filter) && same(o->type_filter, req->type_filter) &&
-        same(o->consumer, req->consumer))
+        same(o->consumer, req->consumer) && o->include_subunits == req->include_subunits)
       s = o;
   }
   if (!s) {
@@ -271,6 +286,7 @@ cJSON *emu_events_subscribe(const emu_subscription_req *req, long *id_out)
       s->subject_filter = req->subject_filter ? strdup(req->subject_filter) : NULL;
       s->type_filter = req->type_filter ? strdup(req->type_filter) : NULL;
       s->consumer = strdup(req->consumer);
+      s->include_subunits = req->include_subunits;
       s->created = emu_clock_now_us();
     }
   }

@@ -45,6 +45,7 @@ typedef struct emu_subscription_req {
   const char *subject_filter;
   const char *type_filter;
   const char *consumer;     /* "/organisation/<orgnr>" */
+  bool include_subunits;    /* subjectFilter's main unit also catches its subunits */
 } emu_subscription_req;
 
 /* Creates (or, when identical, returns again) a subscription and queues the

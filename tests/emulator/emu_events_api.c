@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "emu_auth.h"
 #include "emu_endpoints.h"
@@ -124,50 +125,87 @@ static const char *opt_string(const cJSON *body, const char *name)
   return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
+/* System.Uri absolute with the https scheme (http when the knob allows). */
+static bool webhook_url(const char *url, bool allow_http)
+{
+  const char *rest = !url                                  ? NULL
+                     : strncasecmp(url, "https://", 8) == 0 ? url + 8
+                     : allow_http && strncasecmp(url, "http://", 7) == 0 ? url + 7
+                                                                        : NULL;
+  return rest && *rest && *rest != '/';
+}
+
+/* "urn:<nid>:<nss>" */
+static bool valid_urn(const char *s)
+{
+  if (strncasecmp(s, "urn:", 4) != 0)
+    return false;
+  const char *colon = strchr(s + 4, ':');
+  return colon && colon > s + 4 && colon[1];
+}
+
+/* Validation in the order of Events' SubscriptionController and
+ * GenericSubscriptionService (auth-and-events.md §3.2); plain-text errors. */
 static void create_finish(emu_request *r)
 {
-  if (!events_auth(r))
+  if (!emu_auth_bearer(r->cfg, emu_header(r, MHD_HTTP_HEADER_AUTHORIZATION), false, true, 0,
+                       &r->caller, NULL)) {
+    emu_reply_empty(r, 401);
+    MHD_add_response_header(r->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    return;
+  }
+  if (!emu_http_consumes(r, "application/json"))
     return;
   cJSON *body = r->body ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
   const char *endpoint = opt_string(body, "endPoint");
   const char *resource = opt_string(body, "resourceFilter");
   const char *subject = opt_string(body, "subjectFilter");
   const char *type = opt_string(body, "typeFilter");
-  const emu_resource *res = resource_of(r, resource);
+  const cJSON *source = cJSON_GetObjectItem(body, "sourceFilter");
+  const char *alt_subject = opt_string(body, "alternativeSubjectFilter");
+  bool subunits = cJSON_IsTrue(cJSON_GetObjectItem(body, "includeSubunits"));
   emu_knobs k;
   emu_knobs_get(&k);
+  if (source && cJSON_IsNull(source))
+    source = NULL;
   if (!cJSON_IsObject(body)) {
     text(r, 400, "Invalid subscription request.");
-  } else if (!endpoint || !(strncmp(endpoint, "https://", 8) == 0 ||
-                            (k.webhook_allow_http && strncmp(endpoint, "http://", 7) == 0))) {
-    text(r, 400, "Missing or invalid endpoint to push events towards.");
-  } else if (!resource) {
+  } else if (!webhook_url(endpoint, k.webhook_allow_http)) {
+    text(r, 400, "Missing or invalid endpoint to push events towards");
+  } else if (source && !webhook_url(cJSON_IsString(source) ? source->valuestring : NULL, false)) {
+    text(r, 400, "SourceFilter must be an absolute URL with the https scheme.");
+  } else if (!emu_caller_has_scope(&r->caller, EVENTS_SCOPE)) {
+    emu_reply_empty(r, 403);
+  } else if (resource && !valid_urn(resource)) {
+    text(r, 400, "Resource filter must be a valid urn");
+  } else if (!resource || !*resource) {
     text(r, 400, "Resource filter is required.");
-  } else if (opt_string(body, "sourceFilter")) {
+  } else if (source) {
     text(r, 400, "Source filter is not supported for subscriptions on this resource.");
-  } else if (opt_string(body, "alternativeSubjectFilter")) {
+  } else if (alt_subject && *alt_subject) {
     text(r, 400, "AlternativeSubject filter is not supported for subscriptions on this resource.");
-  } else if (!res) {
-    text(r, 400, "Resource filter must be a valid urn:altinn:resource for an existing resource.");
-  } else if (!subject && strcmp(res->owner, r->caller.org) != 0) {
-    text(r, 400, "A valid subject to the authenticated identity is required");
-  } else if (!may_subscribe(r, res, subject)) {
-    char msg[400];
-    snprintf(msg, sizeof msg, "Not authorized to create a subscription for resource %s.", resource);
-    text(r, 403, msg);
+  } else if (subunits && (!subject || !*subject)) {
+    text(r, 400, "IncludeSubunits requires a subject filter.");
   } else {
-    char consumer[64];
-    consumer_of(r, consumer, sizeof consumer);
-    emu_subscription_req req = {endpoint, resource, subject, type, consumer};
-    long id = 0;
-    cJSON *j = emu_events_subscribe(&req, &id);
-    if (!j) {
-      emu_reply_empty(r, 500);
+    const emu_resource *res = resource_of(r, resource);
+    if (!res || !may_subscribe(r, res, subject)) {
+      char msg[400];
+      snprintf(msg, sizeof msg, "Not authorized to create a subscription for resource %s.", resource);
+      text(r, 403, msg);
     } else {
-      emu_reply_json(r, 201, j);
-      char loc[64];
-      snprintf(loc, sizeof loc, "/events/api/v1/subscription/%ld", id); /* singular, as Events does */
-      MHD_add_response_header(r->resp, MHD_HTTP_HEADER_LOCATION, loc);
+      char consumer[64];
+      consumer_of(r, consumer, sizeof consumer);
+      emu_subscription_req req = {endpoint, resource, subject, type, consumer, subunits};
+      long id = 0;
+      cJSON *j = emu_events_subscribe(&req, &id);
+      if (!j) {
+        emu_reply_empty(r, 500);
+      } else {
+        emu_reply_json(r, 201, j);
+        char loc[64];
+        snprintf(loc, sizeof loc, "/events/api/v1/subscription/%ld", id); /* singular, as Events does */
+        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_LOCATION, loc);
+      }
     }
   }
   cJSON_Delete(body);

@@ -40,6 +40,7 @@ static const route routes[] = {
     {"authentication/api/v1/openid/.well-known/openid-configuration", &emu_ep_openid_metadata},
     {"broker/api/v1/filetransfer", &emu_ep_initialize},
     {"broker/api/v1/filetransfer", &emu_ep_search},
+    {"broker/api/v1/filetransfer/upload", &emu_ep_initialize_upload},
     {"broker/api/v1/filetransfer/{id}", &emu_ep_overview},
     {"broker/api/v1/filetransfer/{id}/details", &emu_ep_details},
     {"broker/api/v1/filetransfer/{id}/upload", &emu_ep_upload},
@@ -61,6 +62,7 @@ static const route routes[] = {
     {"broker/api/v1/serviceowner", &emu_ep_serviceowner_get},
     {"broker/api/v1/resource/{sub}", &emu_ep_resource_put},
     {"broker/api/v1/resource/{sub}", &emu_ep_resource_get},
+    {"broker/api/v1/statistics/monthly", &emu_ep_statistics_monthly},
     {"events/api/v1/events", &emu_ep_events_pull},
     {"events/api/v1/subscriptions", &emu_ep_subscription_create},
     {"events/api/v1/subscriptions", &emu_ep_subscription_list},
@@ -224,7 +226,7 @@ bool emu_route(emu_request *r, const char *method, const char *url)
 
 /* ---- pipeline stages ---- */
 
-static bool accept_ok(const char *accept)
+static bool accept_ok(const char *accept, const char *type)
 {
   if (!accept || !*accept)
     return true;
@@ -236,8 +238,7 @@ static bool accept_ok(const char *accept)
     size_t n = (size_t)(end - p);
     while (n > 0 && p[n - 1] == ' ')
       n--;
-    if ((n == 16 && strncasecmp(p, "application/json", 16) == 0) ||
-        (n == 3 && strncmp(p, "*/*", 3) == 0))
+    if ((n == strlen(type) && strncasecmp(p, type, n) == 0) || (n == 3 && strncmp(p, "*/*", 3) == 0))
       return true;
     p = end + strcspn(end, ",");
   }
@@ -316,10 +317,16 @@ static bool run_head_stages(conn_ctx *c)
       add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
       return true;
     }
-    if ((ep->flags & EMU_F_JSON) && !accept_ok(emu_header(r, MHD_HTTP_HEADER_ACCEPT))) {
-      static const char body[] = "This endpoint does not support the requested Accept header. "
-                                 "Supported Accept headers are: application/json";
-      emu_reply(r, 406, "text/plain; charset=utf-8", body, sizeof body - 1);
+    const char *produces = ep->produces ? ep->produces
+                           : (ep->flags & EMU_F_JSON) ? "application/json"
+                                                      : NULL;
+    if (produces && !accept_ok(emu_header(r, MHD_HTTP_HEADER_ACCEPT), produces)) {
+      char body[160];
+      snprintf(body, sizeof body,
+               "This endpoint does not support the requested Accept header. Supported Accept "
+               "headers are: %s",
+               produces);
+      emu_reply(r, 406, "text/plain; charset=utf-8", body, strlen(body));
       return true;
     }
     if (!r->caller.valid) {

@@ -38,6 +38,7 @@ typedef struct emu_endpoint {
   const char *name;         /* counters, faults and rate-limit buckets */
   const char *method;
   unsigned flags;
+  const char *produces;     /* [Produces] other than JSON ("text/csv"): Accept check */
   const char *scope_a;      /* any of these scopes is required (Broker) */
   const char *scope_b;
   void (*begin)(emu_request *r);

@@ -180,7 +180,7 @@ void emu_store_set_status(emu_transfer *t, int status, const char *detail)
   emu_events_on_status(t, status);
 }
 
-void emu_store_set_recipient_status(emu_transfer *t, size_t idx, int status)
+void emu_store_set_recipient_status(emu_transfer *t, size_t idx, int status, const char *vendor)
 {
   if (idx >= t->nrecipients)
     return;
@@ -193,7 +193,9 @@ void emu_store_set_recipient_status(emu_transfer *t, size_t idx, int status)
     t->rhist = nh;
     t->caprhist = nc;
   }
-  t->rhist[t->nrhist++] = (emu_rstatus_entry){idx, status, now};
+  emu_rstatus_entry *e = &t->rhist[t->nrhist++];
+  *e = (emu_rstatus_entry){idx, status, now, ""};
+  snprintf(e->vendor, sizeof e->vendor, "%s", vendor ? vendor : "");
   emu_recipient *r = &t->recipients[idx];
   if (status >= r->status) {
     r->status = status;
@@ -220,14 +222,14 @@ char *emu_store_file_path(const emu_transfer *t)
   return p;
 }
 
-char *emu_store_temp_path(const emu_transfer *t)
+char *emu_store_temp_path(const char *id)
 {
   char rnd[17];
   emu_random_hex(rnd, 8);
   size_t n = strlen(data_dir) + 72;
   char *p = malloc(n);
   if (p)
-    snprintf(p, n, "%s/%s.part-%s", data_dir, t->id, rnd);
+    snprintf(p, n, "%s/%s.part-%s", data_dir, id, rnd);
   return p;
 }
 

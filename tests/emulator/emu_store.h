@@ -43,6 +43,7 @@ typedef struct emu_rstatus_entry {
   size_t recipient;         /* index into recipients */
   int status;
   int64_t at;
+  char vendor[16];          /* org of the calling client (statistics), "" = none */
 } emu_rstatus_entry;
 
 typedef struct emu_recipient {
@@ -61,6 +62,7 @@ typedef struct emu_transfer {
   char *ref;                /* sendersFileTransferReference */
   char *sender;             /* exactly as given */
   char sender_org[16];
+  char sender_vendor[16];   /* org of the client that initialized it (statistics) */
   emu_recipient *recipients;
   size_t nrecipients;
   cJSON *property_list;     /* object string -> string */
@@ -98,14 +100,16 @@ emu_transfer *emu_store_at(size_t i);
 /* Status change with history entry (detail NULL = default text). Also
  * stamps `published` and emits the matching events. */
 void emu_store_set_status(emu_transfer *t, int status, const char *detail);
-/* Recipient status change with history; the current status never goes down. */
-void emu_store_set_recipient_status(emu_transfer *t, size_t idx, int status);
+/* Recipient status change with history, made by vendor (the calling
+ * client's org, NULL = none); the current status never goes down. */
+void emu_store_set_recipient_status(emu_transfer *t, size_t idx, int status, const char *vendor);
 /* Index of the recipient whose org is org, or -1. */
 long emu_store_recipient_index(const emu_transfer *t, const char *org);
 
-/* <dataDir>/<id>.bin (malloc'ed) and a fresh private temp path for uploads. */
+/* <dataDir>/<id>.bin (malloc'ed), and a fresh private temp path for an
+ * upload to transfer id (a GUID; one that does not exist yet is fine). */
 char *emu_store_file_path(const emu_transfer *t);
-char *emu_store_temp_path(const emu_transfer *t);
+char *emu_store_temp_path(const char *id);
 void emu_store_delete_file(emu_transfer *t);
 /* Deletes the bytes and sets Purged (emits filepurged/neverconfirmed events). */
 void emu_store_purge(emu_transfer *t);

@@ -153,7 +153,7 @@ static void expires_header(emu_request *r, const tus_part *p)
 static bool part_open(emu_transfer *t, tus_part *p, const char *pid, int64_t length)
 {
   snprintf(p->pid, sizeof p->pid, "%s", pid);
-  p->path = emu_store_temp_path(t);
+  p->path = emu_store_temp_path(t->id);
   p->length = length;
   p->md5 = EVP_MD_CTX_new();
   p->touched = emu_clock_now_us();
@@ -390,7 +390,7 @@ static void create_finish(emu_request *r)
     job->n = n;
     for (size_t i = 0; i < n; i++)
       job->paths[i] = strdup(tus->parts[idx[i]].path);
-    job->out = emu_store_temp_path(t);
+    job->out = emu_store_temp_path(t->id);
     tus->stitching = true;
     pthread_t th;
     pthread_attr_t attr;

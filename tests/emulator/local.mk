@@ -24,11 +24,13 @@ tests_emulator_altinn_emulator_SOURCES = \
 	tests/emulator/emu_broker.c tests/emulator/emu_broker.h \
 	tests/emulator/emu_broker_init.c \
 	tests/emulator/emu_broker_upload.c \
+	tests/emulator/emu_broker_multipart.c \
 	tests/emulator/emu_broker_query.c \
 	tests/emulator/emu_broker_download.c \
 	tests/emulator/emu_tus.c tests/emulator/emu_tus.h \
 	tests/emulator/emu_serviceowner.c \
 	tests/emulator/emu_resource_api.c \
+	tests/emulator/emu_statistics.c \
 	tests/emulator/emu_events.c tests/emulator/emu_events.h \
 	tests/emulator/emu_events_api.c \
 	tests/emulator/emu_inspect.c
