@@ -261,3 +261,17 @@ int ab_broker_confirm(ab_broker *b, const char *id, ab_error *err) {
   free(url);
   return rc;
 }
+
+int ab_broker_request(ab_broker *b, const char *op, const char *method, const char *url,
+                      const char *content_type, int accept_json, const void *body,
+                      size_t body_len, int idempotent, ab_http_response *resp,
+                      ab_error *err) {
+  broker_request req;
+  request_init(&req, op, method, url);
+  req.content_type = content_type;
+  req.accept_json = accept_json;
+  req.body = body;
+  req.body_len = body_len;
+  req.idempotent = idempotent;
+  return broker_call(b, &req, resp, err);
+}

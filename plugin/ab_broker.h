@@ -77,6 +77,10 @@ typedef struct ab_transfer {
   time_t expires;                 /* expirationTime, 0 if absent */
   struct ab_transfer_property *properties; /* propertyList */
   size_t n_properties;
+  /* Added for the inbox: `published` with its fraction, in microseconds
+   * since the epoch (0 if not published). Search windows (from/to) need
+   * sub-second precision to page without gaps. */
+  long long published_us;
 } ab_transfer;
 
 /* One propertyList entry of an overview (owned strings, see ab_transfer). */
@@ -92,6 +96,7 @@ typedef struct ab_search {
   const char *role;               /* optional, "Sender"/"Recipient" */
   const char *from_iso;           /* optional ISO-8601 */
   int order_ascending;            /* 0 = default (descending) */
+  const char *to_iso;             /* added: optional ISO-8601 (with from: inclusive window) */
 } ab_search;
 
 /* Frees the recipients and properties of t and zeroes it. */

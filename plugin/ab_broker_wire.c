@@ -120,6 +120,7 @@ char *ab_broker_search_url(const char *base, const ab_search *q, ab_error *err) 
       add_param(&url, &first, "recipientStatus", q->recipient_status) ||
       add_param(&url, &first, "role", q->role) ||
       add_param(&url, &first, "from", q->from_iso) ||
+      add_param(&url, &first, "to", q->to_iso) ||
       add_param(&url, &first, "orderAscending", q->order_ascending ? "true" : NULL)) {
     free(url);
     ab_error_set(err, ENOMEM, "out of memory");
@@ -300,6 +301,11 @@ int ab_broker_parse_overview(const char *body, size_t len, ab_transfer *out,
   out->use_virus_scan = cJSON_IsTrue(scan);
   ab_json_get_time(root, "created", &out->created);
   ab_json_get_time(root, "published", &out->published);
+  char published[64] = "";
+  if (ab_json_copy_string(root, "published", published, sizeof(published)) &&
+      ab_json_parse_time_us(published, &out->published_us) != 0) {
+    out->published_us = 0;
+  }
   ab_json_get_time(root, "fileTransferStatusChanged", &out->status_changed);
   ab_json_get_time(root, "expirationTime", &out->expires);
   int rc = 0;

@@ -62,7 +62,7 @@ static void assign_names(ab_inbox_entry *e, size_t n) {
       shared = j != i && strcmp(e[i].base, e[j].base) == 0;
     }
     if (shared) {
-      ab_name_with_id(e[i].base, e[i].id, e[i].name, sizeof(e[i].name));
+      ab_name_with_id(e[i].base, e[i].id, 8, e[i].name, sizeof(e[i].name));
     } else {
       memcpy(e[i].name, e[i].base, sizeof(e[i].name));
     }

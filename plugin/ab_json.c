@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 void ab_json_copy_text(char *dst, size_t dst_len, const char *src) {
@@ -63,7 +64,18 @@ static int read_digits(const char **p, int n, int *out) {
 }
 
 int ab_json_parse_time(const char *iso, time_t *out) {
+  long long us = 0;
+  if (ab_json_parse_time_us(iso, &us) != 0) {
+    return -1;
+  }
+  /* Whole seconds, rounding toward the past like the text does. */
+  *out = (time_t) (us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000));
+  return 0;
+}
+
+int ab_json_parse_time_us(const char *iso, long long *us) {
   const char *p = iso;
+  long frac = 0;
   int y, mo, d, h, mi, s;
   if (read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) ||
       *p++ != '-' || read_digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' ')) {
@@ -82,8 +94,14 @@ int ab_json_parse_time(const char *iso, time_t *out) {
     if (!isdigit((unsigned char)*p)) {
       return -1;
     }
-    while (isdigit((unsigned char)*p)) {
-      p++;
+    int digits = 0;
+    for (; isdigit((unsigned char)*p); digits++, p++) {
+      if (digits < 6) {
+        frac = frac * 10 + (*p - '0');
+      }
+    }
+    for (; digits < 6; digits++) {
+      frac *= 10;
     }
   }
   long offset = 0;
@@ -119,8 +137,19 @@ int ab_json_parse_time(const char *iso, time_t *out) {
   if (t == (time_t)-1) {
     return -1;
   }
-  *out = t - offset;
+  *us = ((long long)t - offset) * 1000000LL + frac;
   return 0;
+}
+
+void ab_json_format_time_us(long long us, char *out, size_t outsz) {
+  long long secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+  long frac = (long)(us - secs * 1000000LL);
+  time_t t = (time_t)secs;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char date[24];
+  strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out, outsz, "%s.%06ldZ", date, frac);
 }
 
 int ab_json_get_time(const cJSON *obj, const char *name, time_t *out) {

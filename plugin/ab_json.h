@@ -30,6 +30,14 @@ int ab_json_get_int64(const cJSON *obj, const char *name, long long *out);
  * (no zone = UTC) into *out. Returns 0, or -1 when it is not one. */
 int ab_json_parse_time(const char *iso, time_t *out);
 
+/* As ab_json_parse_time, keeping the fraction: microseconds since the
+ * epoch in *us (digits beyond the sixth are dropped). */
+int ab_json_parse_time_us(const char *iso, long long *us);
+
+/* Formats microseconds since the epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ"
+ * (out holds at least 32 bytes). */
+void ab_json_format_time_us(long long us, char *out, size_t outsz);
+
 /* Reads the timestamp string member `name`. Returns 1 and sets *out when
  * present and valid, 0 otherwise (*out = 0). */
 int ab_json_get_time(const cJSON *obj, const char *name, time_t *out);

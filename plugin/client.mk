@@ -1,5 +1,5 @@
 # Broker/Maskinporten client: HTTP context, JWT grant, token cache, Broker API
-# calls, streamed download, and the wire-format helpers they share.
+# calls, streamed download, Altinn Events, and the wire-format helpers they share.
 ab_client_sources = \
 	plugin/ab_base64.c plugin/ab_base64.h \
 	plugin/ab_json.c plugin/ab_json.h \
@@ -13,4 +13,5 @@ ab_client_sources = \
 	plugin/ab_problem.c plugin/ab_problem.h \
 	plugin/ab_broker_wire.c plugin/ab_broker_wire.h \
 	plugin/ab_broker.c plugin/ab_broker.h plugin/ab_broker_internal.h \
-	plugin/ab_download.c
+	plugin/ab_download.c \
+	plugin/ab_events.c plugin/ab_events.h

@@ -2,6 +2,10 @@ ab_core_sources = \
 	plugin/ab_config.c plugin/ab_config.h \
 	plugin/ab_audience.c plugin/ab_audience.h \
 	plugin/ab_names.c plugin/ab_names.h \
+	plugin/ab_strmap.c plugin/ab_strmap.h \
+	plugin/ab_listing.c plugin/ab_listing.h \
+	plugin/ab_feed.c plugin/ab_feed.h \
+	plugin/ab_ranges.c plugin/ab_ranges.h \
 	plugin/ab_vfs.c plugin/ab_vfs.h plugin/ab_vfs_internal.h \
 	plugin/ab_outbox.c \
 	plugin/ab_inbox.c

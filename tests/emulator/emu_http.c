@@ -75,6 +75,7 @@ static const route routes[] = {
     {"_emulator/knobs", &emu_ep_knobs},
     {"_emulator/knobs", &emu_ep_knobs_get},
     {"_emulator/clock", &emu_ep_clock},
+    {"_emulator/seed", &emu_ep_seed},
 };
 
 typedef struct conn_ctx {

@@ -16,3 +16,17 @@ TESTS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(HIREDIS_CFLAGS)
 tests_unit_test_store_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
+
+# The inbox listing model: states, stable unique names, persistence.
+check_PROGRAMS += tests/unit/test_listing
+TESTS += tests/unit/test_listing
+tests_unit_test_listing_SOURCES = tests/unit/test_listing.c
+tests_unit_test_listing_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
+tests_unit_test_listing_LDADD = plugin/libabcore.la $(CMOCKA_LIBS) $(CJSON_LIBS)
+
+# The inbox freshness engine against a scripted Broker and Events.
+check_PROGRAMS += tests/unit/test_feed
+TESTS += tests/unit/test_feed
+tests_unit_test_feed_SOURCES = tests/unit/test_feed.c
+tests_unit_test_feed_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
+tests_unit_test_feed_LDADD = plugin/libabcore.la $(CMOCKA_LIBS) $(CJSON_LIBS)
