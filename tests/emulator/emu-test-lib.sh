@@ -9,7 +9,7 @@
 #   req METHOD PATH ARGS... curl against $base: $code, $tmp/body, $tmp/hdr
 #   body, jbody FILTER, header NAME, jwt_claims TOKEN
 #   sign_jwt HEADER PAYLOAD KEY, grant CLIENT KID KEY [SCOPE] [AUD] [JTI]
-#   token_req ASSERTION, mp_token CLIENT KID KEY [SCOPE], exchange MP_TOKEN
+#   token_req ASSERTION, mp_token CLIENT KID KEY [SCOPE], exchange MP_TOKEN [CURL ARGS]
 #
 # Env: top_builddir/top_srcdir (set by make check), EMULATOR (binary
 # override), KEEP=1 keeps the temp dir for debugging.
@@ -103,7 +103,7 @@ token_req() {
     --data "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=$1"
 }
 mp_token() { token_req "$(grant "$@")"; jbody .access_token; }
-exchange() { req GET /authentication/api/v1/exchange/maskinporten -H "Authorization: Bearer $1"; }
+exchange() { local t=$1; shift; req GET /authentication/api/v1/exchange/maskinporten -H "Authorization: Bearer $t" "$@"; }
 
 emu_finish() {
   kill -TERM "$pid"

@@ -98,6 +98,9 @@ static void caller_org(const cJSON *claims, emu_caller *out)
       cJSON_GetObjectItemCaseSensitive(claims, "consumer"), "ID");
   if (cJSON_IsString(vendor))
     copy(out->vendor, sizeof out->vendor, emu_strip_prefix(vendor->valuestring));
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(claims, "urn:altinn:org");
+  if (cJSON_IsString(code))
+    copy(out->org_code, sizeof out->org_code, code->valuestring);
   const cJSON *ad = cJSON_GetObjectItemCaseSensitive(claims, "authorization_details");
   if (cJSON_IsArray(ad))
     ad = cJSON_GetArrayItem(ad, 0); /* MP form is an array; exchanged form an object */
@@ -107,6 +110,10 @@ static void caller_org(const cJSON *claims, emu_caller *out)
     if (cJSON_IsString(id)) {
       copy(out->org, sizeof out->org, emu_strip_prefix(id->valuestring));
       out->system_user = true;
+      const cJSON *suid =
+          cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ad, "systemuser_id"), 0);
+      if (cJSON_IsString(suid))
+        copy(out->system_user_id, sizeof out->system_user_id, suid->valuestring);
       return;
     }
   }

@@ -22,6 +22,8 @@ typedef struct emu_caller {
   bool system_user;
   char org[16];             /* caller organisation (broker-api.md §1.4) */
   char vendor[16];          /* consumer org of the client (the vendor for system users) */
+  char org_code[32];        /* urn:altinn:org (service-owner tokens), "" = none */
+  char system_user_id[40];  /* authorization_details.systemuser_id[0], "" = none */
   char client_id[128];
   char scope[512];
 } emu_caller;

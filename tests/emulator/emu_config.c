@@ -115,6 +115,7 @@ static bool parse_orgs(const cJSON *arr, emu_org **out, size_t *n, const char *w
     (*out)[*n].org = strdup(org);
     (*out)[*n].name = strdup(str_item(it, "name") ? str_item(it, "name") : org);
     (*out)[*n].parent = dup_or_null(str_item(it, "parent"));
+    (*out)[*n].code = dup_or_null(str_item(it, "orgCode"));
     (*n)++;
   }
   return true;
@@ -507,12 +508,14 @@ void emu_config_free(emu_config *cfg)
     free(cfg->orgs[i].org);
     free(cfg->orgs[i].name);
     free(cfg->orgs[i].parent);
+    free(cfg->orgs[i].code);
   }
   free(cfg->orgs);
   for (size_t i = 0; i < cfg->nservice_owners; i++) {
     free(cfg->service_owners[i].org);
     free(cfg->service_owners[i].name);
     free(cfg->service_owners[i].parent);
+    free(cfg->service_owners[i].code);
   }
   free(cfg->service_owners);
   X509_STORE_free(cfg->enterprise_ca);
@@ -549,6 +552,14 @@ const char *emu_config_parent_org(const emu_config *cfg, const char *org)
   for (size_t i = 0; org && i < cfg->norgs; i++)
     if (strcmp(cfg->orgs[i].org, org) == 0)
       return cfg->orgs[i].parent;
+  return NULL;
+}
+
+const char *emu_config_org_code(const emu_config *cfg, const char *org)
+{
+  for (size_t i = 0; org && i < cfg->norgs; i++)
+    if (strcmp(cfg->orgs[i].org, org) == 0)
+      return cfg->orgs[i].code;
   return NULL;
 }
 

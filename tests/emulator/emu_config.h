@@ -66,6 +66,7 @@ typedef struct emu_org {
   char *org;
   char *name;
   char *parent;             /* main unit of a subunit ("parent"), NULL = none */
+  char *code;               /* Altinn service-owner code ("orgCode", e.g. "digdir"), NULL = none */
 } emu_org;
 
 /* Run-time adjustable behaviour. */
@@ -122,6 +123,8 @@ const emu_client *emu_config_client(const emu_config *cfg, const char *client_id
 const emu_resource *emu_config_resource(const emu_config *cfg, const char *id);
 /* Main unit of org per "organizations[].parent", NULL when it is none's subunit. */
 const char *emu_config_parent_org(const emu_config *cfg, const char *org);
+/* Service-owner code of org per "organizations[].orgCode", or NULL. */
+const char *emu_config_org_code(const emu_config *cfg, const char *org);
 /* Actions the resource policy grants org (0 when none). */
 unsigned emu_resource_actions(const emu_resource *r, const char *org);
 bool emu_resource_in_access_list(const emu_resource *r, const char *org);

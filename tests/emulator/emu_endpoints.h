@@ -19,7 +19,7 @@ extern const emu_endpoint emu_ep_serviceowner_create, emu_ep_serviceowner_get,
 /* emu_tus.c */
 extern const emu_endpoint emu_ep_tus_options, emu_ep_tus_create, emu_ep_tus_head, emu_ep_tus_patch,
     emu_ep_tus_delete;
-/* emu_events_api.c */
+/* emu_events_pull.c, emu_events_api.c */
 extern const emu_endpoint emu_ep_events_pull, emu_ep_subscription_create, emu_ep_subscription_list,
     emu_ep_subscription_get, emu_ep_subscription_delete;
 /* emu_inspect.c */

@@ -212,8 +212,8 @@ void emu_events_download_confirmed(const emu_transfer *t, const char *recipient_
 
 /* ---- queries ---- */
 
-cJSON *emu_events_query(const char *resource, const char *subject, const char *type,
-                        const char *after, int size, char last_id[40])
+cJSON *emu_events_query(const char *resource, const char *subject, const char *const *types,
+                        size_t ntypes, const char *after, int size)
 {
   cJSON *arr = cJSON_CreateArray();
   pthread_mutex_lock(&mu);
@@ -226,11 +226,12 @@ cJSON *emu_events_query(const char *resource, const char *subject, const char *t
   int n = 0;
   for (size_t i = start; i < nevents && n < size; i++) {
     const event *e = &events[i];
-    if (strcmp(e->resource, resource) != 0 || (subject && strcmp(e->subject, subject) != 0) ||
-        (type && strcasecmp(e->type, type) != 0))
+    bool type_ok = ntypes == 0;
+    for (size_t t = 0; !type_ok && t < ntypes; t++)
+      type_ok = strcasecmp(e->type, types[t]) == 0;
+    if (!type_ok || strcmp(e->resource, resource) != 0 || (subject && strcmp(e->subject, subject) != 0))
       continue;
     cJSON_AddItemToArray(arr, cJSON_Duplicate(e->json, 1));
-    snprintf(last_id, 40, "%s", e->id);
     n++;
   }
   pthread_mutex_unlock(&mu);

@@ -32,12 +32,11 @@ void emu_events_add_json(cJSON *obj);
 
 /* ---- for the HTTP API (emu_events_api.c); all take the events lock inside ---- */
 
-/* Events matching resource (URN), subject (URN or NULL = any), type (NULL =
- * any) after the event with id `after` ("0" or unknown id = from the start),
- * at most size; returns a JSON array and the id of its last event in
- * last_id (unchanged when empty). */
-cJSON *emu_events_query(const char *resource, const char *subject, const char *type,
-                        const char *after, int size, char last_id[40]);
+/* Events matching resource (URN), subject (URN or NULL = any), one of
+ * types[0..ntypes) (none = any) after the event with id `after` ("0" or
+ * unknown id = from the start), at most size; a JSON array. */
+cJSON *emu_events_query(const char *resource, const char *subject, const char *const *types,
+                        size_t ntypes, const char *after, int size);
 
 typedef struct emu_subscription_req {
   const char *endpoint;

@@ -1,5 +1,6 @@
-/* emu_events_api.c - the Altinn Events HTTP API for Broker resources
- * (auth-and-events.md §3): subscriptions and the pull endpoint.
+/* emu_events_api.c - the Altinn Events subscription API for Broker
+ * resources (auth-and-events.md §3.2-3.6), and the access rules it shares
+ * with the pull API (emu_events_pull.c, emu_events_http.h).
  *
  * Events takes only Altinn tokens (not raw Maskinporten ones) with scope
  * altinn:events.subscribe. A subscriber may only see its own subject
@@ -14,19 +15,15 @@
 #include "emu_auth.h"
 #include "emu_endpoints.h"
 #include "emu_events.h"
+#include "emu_events_http.h"
 #include "emu_problem.h"
-
-#define EVENTS_SCOPE "altinn:events.subscribe"
-#define SUBJECT_PREFIX "urn:altinn:organization:identifier-no:"
-#define RESOURCE_PREFIX "urn:altinn:resource:"
 
 static void text(emu_request *r, unsigned status, const char *msg)
 {
   emu_reply(r, status, "text/plain; charset=utf-8", msg, strlen(msg));
 }
 
-/* Authenticates; replies 401/403 and returns false on failure. */
-static bool events_auth(emu_request *r)
+bool emu_events_auth(emu_request *r)
 {
   if (!emu_auth_bearer(r->cfg, emu_header(r, MHD_HTTP_HEADER_AUTHORIZATION), false, true, 0,
                        &r->caller, NULL)) {
@@ -34,90 +31,41 @@ static bool events_auth(emu_request *r)
     MHD_add_response_header(r->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     return false;
   }
-  if (!emu_caller_has_scope(&r->caller, EVENTS_SCOPE)) {
+  if (!emu_caller_has_scope(&r->caller, EMU_EVENTS_SCOPE)) {
     emu_reply_empty(r, 403);
     return false;
   }
   return true;
 }
 
+/* The subscriber identity, first match as Events derives it: org code,
+ * system user, organisation number (no personal users here). */
 static void consumer_of(const emu_request *r, char *out, size_t n)
 {
-  snprintf(out, n, "/organisation/%s", r->caller.org);
+  if (r->caller.org_code[0])
+    snprintf(out, n, "/org/%s", r->caller.org_code);
+  else if (r->caller.system_user_id[0])
+    snprintf(out, n, "/systemuser/%s", r->caller.system_user_id);
+  else
+    snprintf(out, n, "/organisation/%s", r->caller.org);
 }
 
-/* PDP "subscribe" on the resource for the subject party. */
-static bool may_subscribe(const emu_request *r, const emu_resource *res, const char *subject)
+bool emu_events_may_subscribe(const emu_request *r, const emu_resource *res, const char *subject)
 {
   if (strcmp(res->owner, r->caller.org) == 0)
     return true;
   char own[80];
-  snprintf(own, sizeof own, SUBJECT_PREFIX "%s", r->caller.org);
+  snprintf(own, sizeof own, EMU_SUBJECT_PREFIX "%s", r->caller.org);
   return subject && strcmp(subject, own) == 0 &&
          (emu_resource_actions(res, r->caller.org) & EMU_ACT_SUBSCRIBE);
 }
 
-static const emu_resource *resource_of(const emu_request *r, const char *urn)
+const emu_resource *emu_events_resource(const emu_request *r, const char *urn)
 {
-  if (!urn || strncmp(urn, RESOURCE_PREFIX, sizeof RESOURCE_PREFIX - 1) != 0)
+  if (!urn || strncmp(urn, EMU_RESOURCE_PREFIX, sizeof EMU_RESOURCE_PREFIX - 1) != 0)
     return NULL;
-  return emu_config_resource(r->cfg, urn + sizeof RESOURCE_PREFIX - 1);
+  return emu_config_resource(r->cfg, urn + sizeof EMU_RESOURCE_PREFIX - 1);
 }
-
-static void pull_finish(emu_request *r)
-{
-  if (!events_auth(r))
-    return;
-  const char *resource = emu_query(r, "resource");
-  const char *after = emu_query(r, "after");
-  const char *subject = emu_query(r, "subject");
-  const char *type = emu_query(r, "type");
-  const char *size_s = emu_query(r, "size");
-  if (!resource || !*resource) {
-    text(r, 400, "The 'resource' parameter must be defined.");
-    return;
-  }
-  if (!after || !*after) {
-    text(r, 400, "The 'after' parameter must be defined.");
-    return;
-  }
-  int size = size_s && *size_s ? atoi(size_s) : 50;
-  if (size < 1 || size > 1000) {
-    text(r, 400, "Size must be a number larger than 0 and at most 1000.");
-    return;
-  }
-  const emu_resource *res = resource_of(r, resource);
-  char own[80];
-  snprintf(own, sizeof own, SUBJECT_PREFIX "%s", r->caller.org);
-  bool owner = res && strcmp(res->owner, r->caller.org) == 0;
-  if (!owner && (!subject || !*subject))
-    subject = own; /* a non-owner only ever sees its own events */
-  if (!res || !may_subscribe(r, res, subject)) {
-    emu_reply_empty(r, 403);
-    return;
-  }
-  char last[40] = "";
-  snprintf(last, sizeof last, "%s", after);
-  cJSON *arr = emu_events_query(resource, subject && *subject ? subject : NULL,
-                                type && *type ? type : NULL, after, size, last);
-  char *body = cJSON_PrintUnformatted(arr);
-  cJSON_Delete(arr);
-  emu_reply(r, 200, "application/cloudevents+json; charset=utf-8", body, strlen(body));
-  cJSON_free(body);
-  /* next page link in the "next" header */
-  char next[1200];
-  int n = snprintf(next, sizeof next, "%s/events/api/v1/events?resource=%s&after=%s&size=%d",
-                   r->cfg->base_url, resource, last, size);
-  if (subject && *subject && n > 0 && (size_t)n < sizeof next)
-    n += snprintf(next + n, sizeof next - (size_t)n, "&subject=%s", subject);
-  if (type && *type && n > 0 && (size_t)n < sizeof next)
-    snprintf(next + n, sizeof next - (size_t)n, "&type=%s", type);
-  MHD_add_response_header(r->resp, "next", next);
-}
-
-const emu_endpoint emu_ep_events_pull = {
-    .name = "events", .method = "GET", .finish = pull_finish,
-};
 
 static const char *opt_string(const cJSON *body, const char *name)
 {
@@ -174,7 +122,7 @@ static void create_finish(emu_request *r)
     text(r, 400, "Missing or invalid endpoint to push events towards");
   } else if (source && !webhook_url(cJSON_IsString(source) ? source->valuestring : NULL, false)) {
     text(r, 400, "SourceFilter must be an absolute URL with the https scheme.");
-  } else if (!emu_caller_has_scope(&r->caller, EVENTS_SCOPE)) {
+  } else if (!emu_caller_has_scope(&r->caller, EMU_EVENTS_SCOPE)) {
     emu_reply_empty(r, 403);
   } else if (resource && !valid_urn(resource)) {
     text(r, 400, "Resource filter must be a valid urn");
@@ -187,8 +135,8 @@ static void create_finish(emu_request *r)
   } else if (subunits && (!subject || !*subject)) {
     text(r, 400, "IncludeSubunits requires a subject filter.");
   } else {
-    const emu_resource *res = resource_of(r, resource);
-    if (!res || !may_subscribe(r, res, subject)) {
+    const emu_resource *res = emu_events_resource(r, resource);
+    if (!res || !emu_events_may_subscribe(r, res, subject)) {
       char msg[400];
       snprintf(msg, sizeof msg, "Not authorized to create a subscription for resource %s.", resource);
       text(r, 403, msg);
@@ -217,7 +165,7 @@ const emu_endpoint emu_ep_subscription_create = {
 
 static void list_finish(emu_request *r)
 {
-  if (!events_auth(r))
+  if (!emu_events_auth(r))
     return;
   char consumer[64];
   consumer_of(r, consumer, sizeof consumer);
@@ -242,7 +190,7 @@ static bool sub_id(emu_request *r, long *id)
 static void get_finish(emu_request *r)
 {
   long id;
-  if (!events_auth(r) || !sub_id(r, &id))
+  if (!emu_events_auth(r) || !sub_id(r, &id))
     return;
   char consumer[64];
   consumer_of(r, consumer, sizeof consumer);
@@ -261,7 +209,7 @@ const emu_endpoint emu_ep_subscription_get = {
 static void delete_finish(emu_request *r)
 {
   long id;
-  if (!events_auth(r) || !sub_id(r, &id))
+  if (!emu_events_auth(r) || !sub_id(r, &id))
     return;
   char consumer[64];
   consumer_of(r, consumer, sizeof consumer);

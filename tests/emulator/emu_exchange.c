@@ -4,7 +4,9 @@
  * GET /authentication/api/v1/exchange/maskinporten with an emulator-issued
  * Maskinporten token answers with a raw Altinn JWT as text/plain (or as a
  * JSON string when the client asks for application/json, as ASP.NET does).
- * The Maskinporten token is checked with Altinn's 10 s clock skew.
+ * The Maskinporten token is checked with Altinn's 10 s clock skew. A token
+ * with altinn:serviceowner of an organisation with an "orgCode" also gets
+ * urn:altinn:org (Events then names the subscriber "/org/<code>").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,10 @@ static void exchange_finish(emu_request *r)
   const emu_config *cfg = r->cfg;
   emu_caller caller;
   cJSON *mp = NULL;
+  if (emu_header(r, "X-Altinn-EnterpriseUser-Authentication")) {
+    emu_reply_empty(r, 410); /* enterprise users (virksomhetsbruker) are discontinued */
+    return;
+  }
   if (!emu_auth_bearer(cfg, emu_header(r, MHD_HTTP_HEADER_AUTHORIZATION), true, false,
                        EXCHANGE_SKEW, &caller, &mp) ||
       !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
@@ -61,6 +67,9 @@ static void exchange_finish(emu_request *r)
   cJSON_AddStringToObject(claims, "urn:altinn:orgNumber", orgnum);
   cJSON_AddStringToObject(claims, "urn:altinn:authenticatemethod", "maskinporten");
   cJSON_AddNumberToObject(claims, "urn:altinn:authlevel", 3);
+  const char *code = emu_config_org_code(cfg, orgnum);
+  if (code && emu_caller_has_scope(&caller, "altinn:serviceowner"))
+    cJSON_AddStringToObject(claims, "urn:altinn:org", code); /* only for service-owner tokens */
   cJSON_AddStringToObject(claims, "sid", sid);
   cJSON_AddStringToObject(claims, "iss", cfg->altinn_issuer);
   cJSON_AddNumberToObject(claims, "nbf", now);

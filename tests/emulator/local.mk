@@ -32,7 +32,8 @@ tests_emulator_altinn_emulator_SOURCES = \
 	tests/emulator/emu_resource_api.c \
 	tests/emulator/emu_statistics.c \
 	tests/emulator/emu_events.c tests/emulator/emu_events.h \
-	tests/emulator/emu_events_api.c \
+	tests/emulator/emu_events_api.c tests/emulator/emu_events_http.h \
+	tests/emulator/emu_events_pull.c \
 	tests/emulator/emu_inspect.c \
 	tests/emulator/emu_seed.c
 tests_emulator_altinn_emulator_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)

@@ -47,6 +47,7 @@ jq --arg dir "$tmp" --arg ow "$OW_ID" --arg nc "$NC_ID" '
   .knobs.rateLimits = false
   | .enterpriseCa = ($dir + "/ca.pem")
   | (.clients[] | select(.org == "999888777")) += {systemUserOrgs: ["312345678"]}
+  | (.organizations[] | select(.orgNumber == "991825827")) += {orgCode: "digdir"}
   | .organizations += [{orgNumber: "310000009", name: "NewCo AS"},
                        {orgNumber: "312345679", name: "Partner AS avd. Bergen", parent: "312345678"}]
   | .clients += [
@@ -132,6 +133,17 @@ token_req "$(su_grant "[$(echo "$SU" | jq -c '.systemuser_org.ID = "312345678"')
 check "systemuser_org.ID without the 0192: prefix -> 400 MP-303" test "$code" = 400 -a -n "$(jbody .error_description | grep 'MP-303')"
 token_req "$(su_grant "[$(echo "$SU" | jq -c '.systemuser_org.ID = "0192:310000009"')]")"
 check "customer without a system user for this client -> 400 MP-303" test "$code" = 400 -a -n "$(jbody .error_description | grep 'MP-303')"
+
+# ---- token exchange (auth-and-events.md §2) ----
+check "exchange of a service-owner token adds urn:altinn:org" \
+  test "$(jwt_claims "${OW#Authorization: Bearer }" | jq -r '."urn:altinn:org"')" = digdir \
+       -a "$(jwt_claims "${GW#Authorization: Bearer }" | jq -r 'has("urn:altinn:org")')" = false
+req GET /authentication/api/v1/exchange/maskinporten -H "Authorization: Bearer $(mp_token $GW_ID gateway-key-1 "$tmp/keys/gateway.key")" \
+  -H 'X-Altinn-EnterpriseUser-Authentication: x'
+check "exchange with the enterprise-user header -> 410 Gone" test "$code" = 410
+exchange "$(mp_token $GW_ID gateway-key-1 "$tmp/keys/gateway.key")" -H 'Accept: application/json'
+check "exchange with Accept: application/json -> the JWT as a JSON string" \
+  test "$code" = 200 -a "$(jq -r 'type' "$tmp/body")" = string -a "$(jq -r . "$tmp/body" | tr -cd . | wc -c)" = 2
 
 # ---- §3.9 service owner ----
 req GET $B/serviceowner -H "$OW"
@@ -546,6 +558,33 @@ check "published event: CloudEvents 1.0 fields, lower-case type, URN subject, da
 check "source is <platform>/broker/api/v1/filetransfer (the OpenAPI example says .../broker/api/v1/file)" \
   test "$(echo "$ev" | jq -r .source)" = "$base/broker/api/v1/filetransfer" \
        -a "$(echo "$EX_CLOUDEVENT" | jq -r .source | sed 's|.*/broker/|/broker/|')" = /broker/api/v1/file
+
+# ---- auth-and-events §3.6 the pull API ----
+pull() { req GET "$E/events?$1" -H "${2:-$PA}" "${@:3}"; }
+pull "resource=docs-resource&after=0"
+check "pull: resource not a urn:altinn:resource: -> 400 ProblemDetails" \
+  test "$code" = 400 -a "$(jbody .detail)" = 'The '"'"'resource'"'"' parameter must begin with `urn:altinn:resource:`'
+pull "resource=$DOCS"
+check "pull without after -> 400 'The 'after' parameter must be defined.'" test "$code" = 400 -a "$(jbody .detail)" = "The 'after' parameter must be defined."
+pull "resource=$DOCS&after=0&subject=$PART" "$PA" -H 'Altinn-AlternativeSubject: /organisation/312345678'
+check "pull with subject and Altinn-AlternativeSubject -> 400" test "$code" = 400 -a -n "$(jbody .detail | grep 'Only one of')"
+pull "resource=$DOCS&after=0&size=1"
+check "pull size=1 -> one event, a next link: base + path + ?after=<its id> + the other parameters" \
+  test "$code" = 200 -a "$(jbody length)" = 1 -a "$(header next)" = "$base$E/events?after=$(jbody '.[0].id')&resource=$DOCS&size=1"
+first_id=$(jbody '.[0].id')
+req GET "$(header next | sed "s|^$base||")" -H "$PA"
+check "... following next gives the event after it" test "$code" = 200 -a "$(jbody length)" = 1 -a "$(jbody '.[0].id')" != "$first_id"
+pull "resource=$DOCS&after=0&type=no.altinn.broker.published&type=no.altinn.broker.downloadconfirmed&size=5000"
+check "type repeated (either matches), size above 1000 clamped" \
+  test "$code" = 200 -a "$(jbody '[.[].type] | unique | join(",")')" = "no.altinn.broker.downloadconfirmed,no.altinn.broker.published"
+pull "resource=$DOCS&after=0&subject=urn:altinn:organization:identifier-no:999888777"
+check "pull for another org's subject -> 200 [] (filtered, not refused), no next" test "$code" = 200 -a "$(jbody length)" = 0 -a -z "$(header next)"
+pull "resource=$DOCS&after=0" "$PA" -H 'Altinn-AlternativeSubject: /organisation/312345678'
+check "Altinn-AlternativeSubject matches nothing (Broker events have no alternativesubject since 2025-11)" test "$code" = 200 -a "$(jbody length)" = 0
+sub "{\"endPoint\":\"https://hooks.example.no/owner\",\"resourceFilter\":\"$DOCS\"}" "$OW"
+check "a service owner subscribes as /org/<code>" test "$code" = 201 -a "$(jbody .consumer)" = /org/digdir
+sub "{\"endPoint\":\"https://hooks.example.no/su\",\"resourceFilter\":\"$DOCS\",\"subjectFilter\":\"$PART\"}" "$SUT"
+check "a system user subscribes as /systemuser/<id>" test "$code" = 201 -a -n "$(jbody .consumer | grep -E '^/systemuser/[0-9a-f-]{36}$')"
 
 # ---- §3.11 statistics ----
 req GET $B/filetransfer/$a -H "$GW"
