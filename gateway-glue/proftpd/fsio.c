@@ -15,6 +15,8 @@ typedef struct abp_handle {
   off_t pos;
   int aborted;
   int writing;
+  int fsio_fd;         /* the descriptor FSIO holds (see abp_open) */
+  long long written;   /* bytes that reached pwrite/write (FTP abort check) */
   const char *path;    /* as opened, to match the aborted STOR's argument */
   struct abp_handle *next;
 } abp_handle;
@@ -35,12 +37,13 @@ static int fail(const char *op, const char *path, const ab_error *err) {
   return -1;
 }
 
-/* FSIO hands relative paths to the FS of the current directory. */
+/* FSIO hands relative paths to the FS of the current directory (FTP's
+ * LIST opens "." after CWD); the core wants them absolute and clean. */
 static const char *absolute(pool *p, const char *path) {
-  if (path[0] == '/') {
-    return path;
-  }
-  return pdircat(p, pr_fs_getvwd(), path, NULL);
+  const char *full = path[0] == '/' ? path : pdircat(p, pr_fs_getvwd(), path, NULL);
+  char clean[PR_TUNABLE_PATH_MAX + 1];
+  pr_fs_clean_path(full, clean, sizeof(clean));
+  return pstrdup(p, clean);
 }
 
 static void fill_stat(const ab_stat *as, const char *path, struct stat *st) {
@@ -94,12 +97,26 @@ static int abp_open(pr_fh_t *fh, const char *path, int flags) {
   h->file = f;
   h->writing = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)) != 0;
   h->path = pstrdup(fh->fh_pool, fh->fh_path);
+  h->fsio_fd = -1;
+  if (!h->writing) {
+    /* mod_xfer sends FTP downloads with sendfile(2) from the handle's
+     * descriptor when it can, bypassing our read handler: from the core's
+     * placeholder that would send nothing. sendfile fails on an O_PATH
+     * descriptor, and mod_xfer then falls back to reading through FSIO. */
+    h->fsio_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (h->fsio_fd < 0) {
+      int xerrno = errno;
+      vm->close(f, 0, &err);
+      errno = xerrno;
+      return -1;
+    }
+  }
   fh->fh_data = h;
   if (h->writing) {
     h->next = open_uploads;
     open_uploads = h;
   }
-  return ab_file_fd(f);
+  return h->fsio_fd >= 0 ? h->fsio_fd : ab_file_fd(f);
 }
 
 static void forget_upload(abp_handle *h) {
@@ -123,8 +140,15 @@ static int abp_close(pr_fh_t *fh, int fd) {
     forget_upload(h);
   }
   fh->fh_data = NULL;
+  if (h->fsio_fd >= 0) {
+    close(h->fsio_fd);
+  }
+  if (h->writing && !h->aborted && abp_ftp_upload_failed(h->written)) {
+    h->aborted = TRUE;
+  }
   /* The core closes the descriptor it handed out. */
   if (vm->close(h->file, h->aborted, &err) < 0) {
+    abp_ftp_reply_error(err.message);
     return fail("close", fh->fh_path, &err);
   }
   return 0;
@@ -157,6 +181,7 @@ static ssize_t abp_pwrite(pr_fh_t *fh, int fd, const void *buf, size_t len, off_
   if (n < 0) {
     return fail("write", fh->fh_path, &err);
   }
+  h->written += n;
   return n;
 }
 
@@ -313,7 +338,11 @@ static int abp_chdir(pr_fs_t *fs, const char *path) {
     errno = ENOTDIR;
     return -1;
   }
-  return 0;   /* virtual: no chdir(2) */
+  /* Virtual: no chdir(2). But FSIO resolves relative names (FTP's
+   * "CWD /outbox" then "STOR a.txt") against the cwd that the system
+   * chdir records, so record it too, or the file lands on the real disk. */
+  pr_fs_setcwd(absolute(fs->fs_pool, path));
+  return 0;
 }
 
 static void *abp_opendir(pr_fs_t *fs, const char *path) {

@@ -30,6 +30,15 @@ const char *abp_config_source(pool *p, const char *directive);
  * login and chroot). */
 int abp_fsio_register(pool *p);
 
+/* For FTP/FTPS sessions (ftp.c): true when mod_xfer is closing an upload
+ * whose transfer failed or was aborted (bytes_written: what reached the
+ * handle); always false for SFTP. */
+int abp_ftp_upload_failed(long long bytes_written);
+
+/* For FTP/FTPS sessions: puts the core's message in front of mod_xfer's
+ * reply to a failed transfer. No-op for SFTP. */
+void abp_ftp_reply_error(const char *message);
+
 /* Marks the open upload handle for `path` as aborted (client vanished):
  * its close discards the spool instead of sending it. */
 void abp_fsio_mark_aborted(const char *path);
