@@ -7,6 +7,7 @@
 #include "ab_auth.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct ab_auth {
   char *systemuser_org;
   char *external_ref;
   long timeout_ms;
+  ab_log_fn log;
+  void *log_ctx;
   long clock_offset;    /* Maskinporten's clock minus ours, when beyond tolerance */
   char *token;          /* cached Altinn token, or NULL */
   time_t refresh_at;    /* local time from which the token is refreshed */
@@ -90,6 +93,8 @@ ab_auth *ab_auth_new(const ab_auth_config *cfg, ab_error *err) {
     return NULL;
   }
   a->key = cfg->key;
+  a->log = cfg->log;
+  a->log_ctx = cfg->log_ctx;
   a->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : AB_AUTH_TIMEOUT_MS;
   return a;
 }
@@ -155,6 +160,21 @@ char *ab_auth_build_grant(const ab_auth *a, time_t now, ab_error *err) {
   return sign_grant(a, now, jti, err);
 }
 
+static void auth_log(const ab_auth *a, int level, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
+static void auth_log(const ab_auth *a, int level, const char *fmt, ...) {
+  if (a->log == NULL) {
+    return;
+  }
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  a->log(a->log_ctx, level, line);
+}
+
 static long elapsed_ms(const struct timespec *t0) {
   struct timespec t1;
   clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -209,6 +229,11 @@ static int maskinporten_token(ab_auth *a, ab_http *h, ab_mp_reply *mp, ab_auth_r
      * corrected from Maskinporten's Date header), or refused as replayed:
      * a new grant with a new jti, once, at once. */
     rep->clock_corrected = clock_moved;
+    if (clock_moved) {
+      auth_log(a, AB_LOG_NOTICE, "Maskinporten refused a grant of client %s while this "
+               "machine's clock is %ld s off Maskinporten's; grants are now dated in "
+               "Maskinporten's time (fix NTP)", a->client_id, a->clock_offset);
+    }
     rc = maskinporten_once(a, h, mp, rep, err);
   } else if (rc != 0 && err != NULL && err->err_no == EIO) {
     /* Maskinporten has short outages (503) and network blips; one retry
@@ -301,6 +326,10 @@ const char *ab_auth_refresh(ab_auth *a, ab_http *h, ab_auth_report *rep, ab_erro
   rep->stage = AB_AUTH_STAGE_DONE;
   a->token = altinn;
   a->refresh_at = received + remaining - margin;
+  auth_log(a, AB_LOG_INFO, "token for client %s: Maskinporten grant jti %s (%ld ms, token %ld s), "
+           "Altinn token valid %ld s (%ld ms), refreshed in %ld s", a->client_id, rep->jti,
+           rep->grant_ms, rep->mp_expires_in, lifetime, rep->exchange_ms,
+           (long) (a->refresh_at - received));
   return a->token;
 }
 

@@ -26,6 +26,7 @@
 #include "ab_http.h"
 #include "ab_jwt.h"
 #include "ab_key.h"
+#include "ab_log.h"
 
 /* Local clock differences up to this are left alone (Maskinporten allows
  * 10 s on iat; the Date header has 1 s resolution plus network delay). */
@@ -59,6 +60,9 @@ typedef struct ab_auth_config {
    * and no Maskinporten settings are needed (the session side of the agent). */
   ab_token_source_fn source;
   void *source_ctx;
+  ab_log_fn log;                /* optional: each token fetched (jti, lifetimes, timings)
+                                 * at INFO, a corrected clock at NOTICE; never a secret */
+  void *log_ctx;
 } ab_auth_config;
 
 typedef struct ab_auth ab_auth;

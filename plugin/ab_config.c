@@ -705,6 +705,10 @@ int ab_config_load_secrets(ab_config *cfg, ab_error *err) {
       read_public_file(cfg->redis_ca_file, &cfg->redis_ca_pem, &cfg->redis_ca_pem_len, err) < 0) {
     return ab_error_prefix(err, "AltinnBrokerRedisCA");
   }
+  return ab_config_load_ca(cfg, err);
+}
+
+int ab_config_load_ca(ab_config *cfg, ab_error *err) {
   if (cfg->ca_file != NULL && cfg->ca_pem == NULL) {
     if (read_public_file(cfg->ca_file, &cfg->ca_pem, &cfg->ca_pem_len, err) < 0) {
       return ab_error_prefix(err, "AltinnBrokerCACertificate");

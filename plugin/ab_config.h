@@ -144,6 +144,9 @@ void ab_config_wipe_secrets(ab_config *cfg);
  * process can still read them (before privileges are dropped). */
 int ab_config_load_secrets(ab_config *cfg, ab_error *err);
 
+/* Reads the CA file (AltinnBrokerCACertificate) into memory, if any. */
+int ab_config_load_ca(ab_config *cfg, ab_error *err);
+
 /* Loads one client's key or certificate into c->key (no-op when loaded). */
 int ab_config_load_client_key(ab_client_cfg *c, ab_error *err);
 

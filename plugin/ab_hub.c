@@ -271,6 +271,8 @@ static int client_init(ab_hub *h, hub_client *c, const ab_client_cfg *cc, ab_err
   }
   ab_auth_config ac;
   ab_config_auth(cfg, cc, scope, &ac);
+  ac.log = h->log;
+  ac.log_ctx = h->log_ctx;
   c->auth = ab_auth_new(&ac, err);
   /* The token is per (client, scope, system user): a different scope set
    * after a configuration change must not reuse the old token. */

@@ -82,6 +82,11 @@ int ab_maskinporten_set_error(ab_error *err, const char *client_id,
                              "Maskinporten token request for client %s failed (HTTP %ld)",
                              client_id, status);
   }
+  if (e == EIO) {
+    return ab_error_set_http(err, e, (int)status, code,
+                             "Maskinporten failed the token request for client %s (HTTP %ld): %s",
+                             client_id, status, description[0] != '\0' ? description : error);
+  }
   return ab_error_set_http(err, e, (int)status, code,
                            "Maskinporten refused the grant for client %s: %s",
                            client_id, description[0] != '\0' ? description : error);

@@ -31,7 +31,8 @@ int ab_maskinporten_request(ab_http *h, long timeout_ms, const char *token_url,
 
 /* Sets err from a failed token reply: code = the MP-nnn code found in
  * `error_description`, else the `error` value; message
- * "Maskinporten refused the grant for client <id>: <error_description>".
+ * "Maskinporten refused the grant for client <id>: <error_description>"
+ * (for 429/5xx "Maskinporten failed the token request ... (HTTP nnn): ...").
  * errno EACCES for 4xx, EIO for 429/5xx. Returns -1. */
 int ab_maskinporten_set_error(ab_error *err, const char *client_id,
                               const ab_http_response *resp);

@@ -28,6 +28,8 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "ab_log.h"
 #include <time.h>
 
 #include "ab_audience.h"
@@ -45,9 +47,7 @@ typedef struct ab_stat {
   time_t mtime;
 } ab_stat;
 
-/* A log sink the gateway provides: level is one of AB_LOG_*. */
-enum { AB_LOG_ERROR = 0, AB_LOG_NOTICE = 1, AB_LOG_INFO = 2, AB_LOG_DEBUG = 3 };
-typedef void (*ab_log_fn)(void *ctx, int level, const char *message);
+/* The log sink the gateway provides (ab_log_fn, AB_LOG_*) is in ab_log.h. */
 
 typedef struct ab_vfs_methods {
   int (*stat)(ab_vfs *vfs, const char *path, ab_stat *st, ab_error *err);

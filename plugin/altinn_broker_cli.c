@@ -41,12 +41,15 @@ ab_vfs *cli_open_session(cli_context *ctx) {
 static const struct {
   const char *name;
   cli_command_fn fn;
+  int reports_keys;     /* loads keys itself: a bad key is its finding, not a fatal error */
   const char *help;
 } commands[] = {
-  { "check", cli_cmd_check, "check                           check every mount's key, token and resource access" },
-  { "ls",    cli_cmd_ls,    "ls MOUNT                        list the files in a mount (e.g. /inbox)" },
-  { "send",  cli_cmd_send,  "send MOUNT FILE [NAME]          send FILE through an outbox mount" },
-  { "get",   cli_cmd_get,   "get MOUNT NAME DEST [--confirm] download NAME from an inbox; --confirm confirms it" },
+  { "check", cli_cmd_check, 1, "check [--timeout S]             walk each mount through Altinn's onboarding steps\n"
+    "                                  (key, Maskinporten, exchange, resource, events);\n"
+    "                                  exit 0 ok, 3-7 first failing step, 8 service down" },
+  { "ls",    cli_cmd_ls,    0, "ls MOUNT                        list the files in a mount (e.g. /inbox)" },
+  { "send",  cli_cmd_send,  0, "send MOUNT FILE [NAME]          send FILE through an outbox mount" },
+  { "get",   cli_cmd_get,   0, "get MOUNT NAME DEST [--confirm] download NAME from an inbox; --confirm confirms it" },
 };
 
 /* -g a,b -g c: appends each group to ctx->groups. */
@@ -120,9 +123,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   cli_command_fn fn = NULL;
+  int reports_keys = 0;
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
     if (strcmp(argv[optind], commands[i].name) == 0) {
       fn = commands[i].fn;
+      reports_keys = commands[i].reports_keys;
     }
   }
   if (fn == NULL) {
@@ -134,7 +139,7 @@ int main(int argc, char **argv) {
   ab_error err;
   ctx.cfg = ab_config_new();
   if (ctx.cfg == NULL || ab_config_load_file(ctx.cfg, config_path, &err) < 0 ||
-      ab_config_load_secrets(ctx.cfg, &err) < 0) {
+      (reports_keys ? ab_config_load_ca(ctx.cfg, &err) : ab_config_load_secrets(ctx.cfg, &err)) < 0) {
     fprintf(stderr, "altinn-broker: %s\n", ctx.cfg ? err.message : "out of memory");
     ab_config_free(ctx.cfg);
     free_groups(&ctx);

@@ -4,6 +4,8 @@
 #define AB_CLI_H
 
 #include "ab_config.h"
+#include "ab_http.h"
+#include "ab_onboarding.h"
 #include "ab_vfs.h"
 
 typedef struct cli_context {
@@ -23,6 +25,11 @@ typedef int (*cli_command_fn)(cli_context *ctx, int argc, char **argv);
 ab_vfs *cli_open_session(cli_context *ctx);
 
 int cli_cmd_check(cli_context *ctx, int argc, char **argv);
+
+/* Step 5 of `check` for mount m, with the client's scope set and its
+ * (already authenticated) ab_auth (cli_check_events.c). */
+void cli_check_events(const ab_config *cfg, ab_http *http, ab_auth *auth, const char *scope,
+                      const ab_mount_cfg *m, ab_step_result *out);
 int cli_cmd_ls(cli_context *ctx, int argc, char **argv);
 int cli_cmd_send(cli_context *ctx, int argc, char **argv);
 int cli_cmd_get(cli_context *ctx, int argc, char **argv);

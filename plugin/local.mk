@@ -8,7 +8,7 @@ include $(srcdir)/plugin/client.mk
 include $(srcdir)/plugin/state.mk
 
 plugin_libabcore_la_SOURCES = \
-	plugin/ab_error.c plugin/ab_error.h \
+	plugin/ab_error.c plugin/ab_error.h plugin/ab_log.h \
 	$(ab_client_sources) \
 	$(ab_core_sources) \
 	$(ab_state_sources)

@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 
 #include "emu_jwt.h"
+#include "emu_tokens.h"
 #include "emu_util.h"
 
 static EVP_PKEY *signing_key;
@@ -155,8 +156,11 @@ bool emu_auth_bearer(const emu_config *cfg, const char *authorization, bool acce
   if (!((is_mp && accept_mp) || (is_altinn && accept_altinn)))
     goto done;
   const cJSON *exp = cJSON_GetObjectItemCaseSensitive(jwt.payload, "exp");
-  double now = (double)(emu_real_now_us() / 1000000);
+  const cJSON *iat = cJSON_GetObjectItemCaseSensitive(jwt.payload, "iat");
+  double now = emu_token_now();
   if (!cJSON_IsNumber(exp) || exp->valuedouble + skew_s <= now)
+    goto done;
+  if (!cJSON_IsNumber(iat) || emu_token_revoked(iat->valuedouble))
     goto done;
   out->altinn = is_altinn;
   caller_org(jwt.payload, out);

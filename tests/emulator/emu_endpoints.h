@@ -25,6 +25,8 @@ extern const emu_endpoint emu_ep_events_pull, emu_ep_subscription_create, emu_ep
 /* emu_inspect.c */
 extern const emu_endpoint emu_ep_state, emu_ep_reset, emu_ep_faults, emu_ep_faults_list,
     emu_ep_knobs, emu_ep_knobs_get, emu_ep_clock;
+/* emu_tokens.c */
+extern const emu_endpoint emu_ep_tokens, emu_ep_tokens_get;
 
 /* emu_seed.c */
 extern const emu_endpoint emu_ep_seed;

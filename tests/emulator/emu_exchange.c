@@ -15,6 +15,7 @@
 #include "emu_auth.h"
 #include "emu_endpoints.h"
 #include "emu_stats.h"
+#include "emu_tokens.h"
 #include "emu_util.h"
 
 #define EXCHANGE_SKEW 10
@@ -62,7 +63,7 @@ static void exchange_finish(emu_request *r)
                                 ->valuestring));
   emu_knobs k;
   emu_knobs_get(&k);
-  double now = (double)(emu_real_now_us() / 1000000);
+  double now = emu_token_issue_time();
   emu_uuid4(sid);
   cJSON_AddStringToObject(claims, "urn:altinn:orgNumber", orgnum);
   cJSON_AddStringToObject(claims, "urn:altinn:authenticatemethod", "maskinporten");

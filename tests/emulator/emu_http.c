@@ -13,6 +13,7 @@
 
 #include "emu_endpoints.h"
 #include "emu_faults.h"
+#include "emu_tokens.h"
 #include "emu_problem.h"
 #include "emu_ratelimit.h"
 #include "emu_stats.h"
@@ -76,6 +77,8 @@ static const route routes[] = {
     {"_emulator/knobs", &emu_ep_knobs_get},
     {"_emulator/clock", &emu_ep_clock},
     {"_emulator/seed", &emu_ep_seed},
+    {"_emulator/tokens", &emu_ep_tokens},
+    {"_emulator/tokens", &emu_ep_tokens_get},
 };
 
 typedef struct conn_ctx {
@@ -377,6 +380,7 @@ static enum MHD_Result queue(conn_ctx *c)
     add_header(r, "X-Content-Type-Options", "nosniff");
     add_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   }
+  emu_tokens_date_header(r->resp);
   enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
   MHD_destroy_response(r->resp);
   r->resp = NULL;

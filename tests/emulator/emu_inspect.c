@@ -22,6 +22,7 @@
 #include "emu_registry.h"
 #include "emu_stats.h"
 #include "emu_store.h"
+#include "emu_tokens.h"
 
 #define INSPECT_FLAGS (EMU_F_NOFAULT | EMU_F_NOCOUNT)
 
@@ -113,6 +114,7 @@ static void reset_finish(emu_request *r)
   emu_stats_reset();
   emu_ratelimit_reset();
   emu_faults_clear();
+  emu_tokens_reset();
   emu_reply_empty(r, 204);
 }
 

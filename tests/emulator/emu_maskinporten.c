@@ -20,6 +20,7 @@
 #include "emu_endpoints.h"
 #include "emu_jwt.h"
 #include "emu_stats.h"
+#include "emu_tokens.h"
 #include "emu_util.h"
 #include "emu_x5c.h"
 
@@ -317,7 +318,7 @@ static void token_finish(emu_request *r)
   }
   const cJSON *iat = cJSON_GetObjectItemCaseSensitive(jwt.payload, "iat");
   const cJSON *exp = cJSON_GetObjectItemCaseSensitive(jwt.payload, "exp");
-  double now = (double)(emu_real_now_us() / 1000000);
+  double now = emu_token_now();
   if (!cJSON_IsNumber(iat) || !cJSON_IsNumber(exp)) {
     mp_error(r, 400, "invalid_grant", "Invalid assertion. iat and exp are required (MP-011)");
     goto out;
@@ -437,8 +438,9 @@ static void token_finish(emu_request *r)
     cJSON_AddItemToArray(arr, d);
   }
   cJSON_AddStringToObject(claims, "scope", scope->valuestring);
-  cJSON_AddNumberToObject(claims, "iat", now);
-  cJSON_AddNumberToObject(claims, "exp", now + client->token_lifetime_s);
+  double issued = emu_token_issue_time();
+  cJSON_AddNumberToObject(claims, "iat", issued);
+  cJSON_AddNumberToObject(claims, "exp", issued + client->token_lifetime_s);
   cJSON_AddStringToObject(claims, "jti", jti_out);
   access_token = emu_auth_sign(claims);
   if (!access_token) {

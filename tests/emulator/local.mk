@@ -35,7 +35,8 @@ tests_emulator_altinn_emulator_SOURCES = \
 	tests/emulator/emu_events_api.c tests/emulator/emu_events_http.h \
 	tests/emulator/emu_events_pull.c \
 	tests/emulator/emu_inspect.c \
-	tests/emulator/emu_seed.c
+	tests/emulator/emu_seed.c \
+	tests/emulator/emu_tokens.c tests/emulator/emu_tokens.h
 tests_emulator_altinn_emulator_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
 tests_emulator_altinn_emulator_LDADD = $(MHD_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) -lpthread
 

@@ -11,4 +11,9 @@ dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-ftp.sh
 dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh \
 	tests/integration/multi-org-env.sh tests/integration/ftp-env.sh
-dist_noinst_SCRIPTS += tests/integration/make-auth-pki.sh
+
+# Authentication: credentials, `altinn-broker check`, tokens inside sessions.
+TESTS += tests/integration/test-auth-check.sh tests/integration/test-auth-session.sh
+dist_noinst_SCRIPTS += tests/integration/test-auth-check.sh tests/integration/test-auth-session.sh \
+	tests/integration/make-auth-pki.sh
+dist_noinst_DATA += tests/integration/auth-env.sh

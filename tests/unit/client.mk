@@ -21,6 +21,13 @@ tests_unit_test_key_SOURCES = tests/unit/test_key.c
 tests_unit_test_key_CFLAGS = $(client_test_cflags)
 tests_unit_test_key_LDADD = $(client_test_ldadd)
 
+check_PROGRAMS += tests/unit/test_onboarding
+TESTS += tests/unit/test_onboarding
+tests_unit_test_onboarding_SOURCES = tests/unit/test_onboarding.c \
+	tests/unit/client_fixtures.c tests/unit/client_fixtures.h
+tests_unit_test_onboarding_CFLAGS = $(client_test_cflags)
+tests_unit_test_onboarding_LDADD = $(client_test_ldadd)
+
 check_PROGRAMS += tests/unit/test_problem
 TESTS += tests/unit/test_problem
 tests_unit_test_problem_SOURCES = tests/unit/test_problem.c
