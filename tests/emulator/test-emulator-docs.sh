@@ -470,8 +470,38 @@ dl "$ft"
 check "download of a purged transfer -> 403 BRO-00007" test "$code" = 403 -a "$(jbody .code)" = BRO-00007
 
 # ---- §4 TUS ----
-req OPTIONS $B/filetransfer/upload/tus/$small
+TUS=$B/filetransfer/upload/tus
+T='Tus-Resumable: 1.0.0'
+req OPTIONS $TUS/$small
 check "TUS OPTIONS without a token -> 401 (still needs broker.write)" test "$code" = 401
+req OPTIONS $TUS/$small -H "$GW"
+check "TUS OPTIONS -> 204, Tus-Version 1.0.0, creation and termination" \
+  test "$code" = 204 -a "$(header Tus-Version)" = 1.0.0 -a -n "$(header Tus-Extension | grep creation | grep termination)"
+req POST $TUS/$small -H "$GW" -H "$T" -H 'Upload-Defer-Length: 1'
+check "TUS create with Upload-Defer-Length -> 400" test "$code" = 400
+req POST $TUS/$small -H "$GW" -H "$T" -H 'Upload-Length: 11'
+check "TUS create over the resource's maxFileTransferSize -> 400 BRO-00016" test "$code" = 400 -a "$(jbody .code)" = BRO-00016
+req POST $TUS/$chunked -H "$GW" -H "$T" -H 'Upload-Length: 5'
+check "TUS create on a published transfer -> 409 BRO-00004" test "$code" = 409 -a "$(jbody .code)" = BRO-00004
+req POST $TUS/$small -H "$GW" -H "$T" -H 'Upload-Length: 8'
+check "TUS create -> 201, Location the same URL" \
+  test "$code" = 201 -a "$(header Location)" = "$TUS/$small"
+req DELETE $TUS/$small -H "$GW" -H "$T"
+check "TUS DELETE of the incomplete upload -> 204" test "$code" = 204
+req HEAD $TUS/$small -H "$GW" -H "$T" -I
+check "... then HEAD -> 404" test "$code" = 404
+
+# ---- §9 rate limits (per organisation, per endpoint, per minute) ----
+req POST /_emulator/knobs --data '{"rateLimits":true}'
+for i in $(seq 1 15); do req GET $B/filetransfer/$chunked/details -H "$GW"; done
+check "15 details calls in a minute -> 200" test "$code" = 200
+req GET $B/filetransfer/$chunked/details -H "$GW"
+check "the 16th -> 429 with Retry-After" test "$code" = 429 -a -n "$(header Retry-After)"
+req GET $B/filetransfer/$chunked -H "$GW"
+check "overview has its own budget (120) -> 200" test "$code" = 200
+req GET $B/filetransfer/$chunked/details -H "$PA"
+check "another organisation has its own budget -> 200" test "$code" = 200
+req POST /_emulator/knobs --data '{"rateLimits":false}'
 
 # ---- §8.3 / auth-and-events §3.2 subscriptions ----
 E=/events/api/v1
