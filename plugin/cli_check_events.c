@@ -3,8 +3,8 @@
  *
  * A client that requests the scope altinn:events.subscribe (scope= of its
  * AltinnBrokerClient) is taken to use events; its subscriptions are listed
- * with GET {platform}/events/api/v1/subscriptions (only the caller's own
- * come back, auth-and-events.md §3.6) and matched on
+ * (ab_events_subscriptions: only the caller's own come back,
+ * auth-and-events.md §3.6) and matched on
  * resourceFilter = urn:altinn:resource:<id>. Events pushes nothing until a
  * subscription is validated (its webhook answered 2xx to the validation
  * event, §3.3). Without the scope the step is skipped: the inbox then finds
@@ -15,9 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <cjson/cJSON.h>
-
-#include "ab_maskinporten.h"
+#include "ab_events.h"
 #include "cli.h"
 
 #define EVENTS_SCOPE "altinn:events.subscribe"
@@ -32,37 +30,29 @@ static int has_scope(const char *scopes, const char *want) {
   return 0;
 }
 
-/* Judges the subscription list for resource `urn`. */
-static void judge(const cJSON *subs, const char *urn, const ab_mount_cfg *m, const char *org,
-                  ab_step_result *out) {
-  const cJSON *s;
-  const cJSON *pending = NULL;
-  cJSON_ArrayForEach(s, subs) {
-    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(s, "resourceFilter");
-    if (!cJSON_IsString(rf) || strcasecmp(rf->valuestring, urn) != 0) {
+/* Judges our subscriptions for resource `urn`. */
+static void judge(const ab_subscription *subs, size_t n, const char *urn, const ab_mount_cfg *m,
+                  const char *org, ab_step_result *out) {
+  const ab_subscription *pending = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (strcasecmp(subs[i].resource_filter, urn) != 0) {
       continue;
     }
-    const cJSON *validated = cJSON_GetObjectItemCaseSensitive(s, "validated");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "id");
-    const cJSON *ep = cJSON_GetObjectItemCaseSensitive(s, "endPoint");
-    if (cJSON_IsTrue(validated)) {
-      ab_step_set(out, AB_VERDICT_OK, NULL, 0, NULL, "subscription %.0f for %s delivers to %s "
-                  "(validated)", cJSON_IsNumber(id) ? id->valuedouble : 0.0, urn,
-                  cJSON_IsString(ep) ? ep->valuestring : "?");
+    if (subs[i].validated) {
+      ab_step_set(out, AB_VERDICT_OK, NULL, 0, NULL, "subscription %ld for %s delivers to %.200s "
+                  "(validated)", subs[i].id, urn, subs[i].endpoint);
       return;
     }
-    pending = pending != NULL ? pending : s;
+    pending = pending != NULL ? pending : &subs[i];
   }
   char fix[AB_ERROR_MSG_MAX];
   if (pending != NULL) {
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(pending, "id");
-    const cJSON *ep = cJSON_GetObjectItemCaseSensitive(pending, "endPoint");
-    snprintf(fix, sizeof(fix), "the webhook %s must answer 2xx to Altinn's "
+    snprintf(fix, sizeof(fix), "the webhook %.200s must answer 2xx to Altinn's "
              "platform.events.validatesubscription event (reachable from Altinn over https "
              "with a publicly trusted certificate); Events delivers nothing until then",
-             cJSON_IsString(ep) ? ep->valuestring : "?");
-    ab_step_set(out, AB_VERDICT_FAIL, NULL, 0, fix, "subscription %.0f for %s exists but is not "
-                "validated", cJSON_IsNumber(id) ? id->valuedouble : 0.0, urn);
+             pending->endpoint);
+    ab_step_set(out, AB_VERDICT_FAIL, NULL, 0, fix, "subscription %ld for %s exists but is not "
+                "validated", pending->id, urn);
     return;
   }
   snprintf(fix, sizeof(fix), "create one: POST /events/api/v1/subscriptions with endPoint "
@@ -81,49 +71,23 @@ void cli_check_events(const ab_config *cfg, ab_http *http, ab_auth *auth, const 
                 "%s does not request %s)", c->name, EVENTS_SCOPE);
     return;
   }
+  ab_broker b = { .base_url = cfg->platform_url, .http = http, .auth = auth };
+  ab_subscription *subs = NULL;
+  size_t n = 0;
   ab_error err;
-  const char *token = ab_auth_token(auth, http, &err);
-  char *bearer = NULL;
-  char url[1024];
-  snprintf(url, sizeof(url), "%s/events/api/v1/subscriptions", cfg->platform_url);
-  if (token == NULL || asprintf(&bearer, "Authorization: Bearer %s", token) < 0) {
-    ab_step_set(out, AB_VERDICT_UNAVAILABLE, err.code, err.http_status, "try again later",
-                "no Altinn token for Events: %s", token == NULL ? err.message : "out of memory");
-    return;
-  }
-  const char *headers[] = { bearer, "Accept: application/json", NULL };
-  ab_http_response resp;
-  int rc = ab_http_request(http, "GET", url, headers, NULL, 0, &resp, &err);
-  ab_secret_free(bearer);
   char urn[300];
   snprintf(urn, sizeof(urn), "urn:altinn:resource:%s", m->resource_id);
   const char *org = c->systemuser_org ? c->systemuser_org : c->org;
-  char fix[AB_ERROR_MSG_MAX];
-  if (rc != 0) {
-    ab_step_set(out, AB_VERDICT_UNAVAILABLE, NULL, 0, "check that this host reaches Altinn "
-                "Events and try again later", "Events: %s", err.message);
-    return;
-  }
-  if (resp.status == 200) {
-    cJSON *root = cJSON_ParseWithLength(resp.body, resp.body_len);
-    const cJSON *subs = cJSON_GetObjectItemCaseSensitive(root, "subscriptions");
-    if (cJSON_IsArray(subs)) {
-      judge(subs, urn, m, org, out);
-    } else {
-      ab_step_set(out, AB_VERDICT_FAIL, NULL, 200, "check AltinnBrokerPlatformURL",
-                  "Events answered %s with something that is not a subscription list", url);
-    }
-    cJSON_Delete(root);
-  } else if (resp.status == 401 || resp.status == 403) {
+  if (ab_events_subscriptions(&b, &subs, &n, &err) == 0) {
+    judge(subs, n, urn, m, org, out);
+  } else if (err.err_no == EIO && err.http_status != 200) {
+    ab_step_set(out, AB_VERDICT_UNAVAILABLE, err.code, err.http_status, "check that this host "
+                "reaches Altinn Events and try again later", "%s", err.message);
+  } else {
+    char fix[AB_ERROR_MSG_MAX];
     snprintf(fix, sizeof(fix), "Events needs an Altinn token with %s, and the owner of %s must "
              "allow the action subscribe for organisation %s", EVENTS_SCOPE, m->resource_id, org);
-    ab_step_set(out, AB_VERDICT_FAIL, NULL, (int) resp.status, fix, "Events refused to list "
-                "subscriptions (HTTP %ld)", resp.status);
-  } else {
-    ab_step_set(out, resp.status == 429 || resp.status >= 500 ? AB_VERDICT_UNAVAILABLE
-                                                              : AB_VERDICT_FAIL,
-                NULL, (int) resp.status, "try again later", "Events answered HTTP %ld to %s",
-                resp.status, url);
+    ab_step_set(out, AB_VERDICT_FAIL, err.code, err.http_status, fix, "%s", err.message);
   }
-  ab_http_response_clear(&resp);
+  free(subs);
 }
