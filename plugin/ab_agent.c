@@ -301,6 +301,10 @@ int ab_agent_run(const ab_agent_options *o, ab_error *err) {
     ab_hub_free(a.hub);
     return -1;
   }
+  if (o->ready_fd >= 0) {
+    (void) !write(o->ready_fd, "r", 1);
+    close(o->ready_fd);
+  }
   pthread_t ticker;
   int have_ticker = pthread_create(&ticker, NULL, tick_main, &a) == 0;
   logf_(AB_LOG_NOTICE, "agent started (pid %ld): %s, shared state in the %s store%s%s", (long) getpid(),

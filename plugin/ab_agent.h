@@ -95,6 +95,7 @@ typedef struct ab_agent_options {
   void *log_ctx;
   uid_t allowed_uid;      /* besides root: the daemon's User */
   int parent_fd;          /* read end of a pipe from the daemon: EOF = exit; -1 = none */
+  int ready_fd;           /* written to (one byte) and closed once the socket listens; -1 = none */
 } ab_agent_options;
 
 /* Serves until the parent pipe reaches EOF or SIGTERM/SIGINT arrives; the

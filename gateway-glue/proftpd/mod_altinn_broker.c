@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -43,6 +44,7 @@ static pool *abp_pool = NULL;
 static pid_t abp_agent_pid = -1;
 static int abp_agent_pipe = -1;
 static int abp_restarting = 0;
+#define RESTART_ENV "ALTINN_BROKER_AGENT_RESTART"
 
 void abp_log(int level, const char *fmt, ...) {
   char line[2048];
@@ -115,6 +117,26 @@ static void agent_log(void *ctx, int level, const char *message) {
   abp_log(level, "%s", message);
 }
 
+/* A pipe whose ends are above fds 0-2: `proftpd -n` closes stdin and
+ * stdout before startup, and each session puts its connection on fds 0 and
+ * 1, so a pipe there would be closed under us. */
+static int pipe_above_stdio(int out[2]) {
+  int raw[2];
+  if (pipe(raw) < 0) {
+    return -1;
+  }
+  out[0] = fcntl(raw[0], F_DUPFD_CLOEXEC, 3);
+  out[1] = fcntl(raw[1], F_DUPFD_CLOEXEC, 3);
+  close(raw[0]);
+  close(raw[1]);
+  if (out[0] < 0 || out[1] < 0) {
+    if (out[0] >= 0) close(out[0]);
+    if (out[1] >= 0) close(out[1]);
+    return -1;
+  }
+  return 0;
+}
+
 /* Forks the agent as root. Sessions that start before it listens, or when
  * it cannot start, work alone (and say so in the log). */
 static void start_agent(void) {
@@ -122,21 +144,10 @@ static void start_agent(void) {
       abp_agent_pid > 0) {
     return;
   }
-  int raw[2], fds[2];
-  if (pipe(raw) < 0) {
+  /* fds[0..1]: the daemon's lifeline (agent reads); fds[2..3]: "ready". */
+  int fds[4];
+  if (pipe_above_stdio(fds) < 0 || pipe_above_stdio(fds + 2) < 0) {
     abp_log(AB_LOG_ERROR, "cannot start the agent: pipe: %s", strerror(errno));
-    return;
-  }
-  /* `proftpd -n` closes stdin and stdout before startup, and each session
-   * puts its connection on fds 0 and 1: keep the pipe above them. */
-  fds[0] = fcntl(raw[0], F_DUPFD_CLOEXEC, 3);
-  fds[1] = fcntl(raw[1], F_DUPFD_CLOEXEC, 3);
-  close(raw[0]);
-  close(raw[1]);
-  if (fds[0] < 0 || fds[1] < 0) {
-    abp_log(AB_LOG_ERROR, "cannot start the agent: %s", strerror(errno));
-    if (fds[0] >= 0) close(fds[0]);
-    if (fds[1] >= 0) close(fds[1]);
     return;
   }
   uid_t daemon_uid = geteuid();
@@ -145,12 +156,14 @@ static void start_agent(void) {
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[1]);
+    close(fds[2]);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != daemon_pid) {
       _exit(0); /* the daemon died before we set the signal */
     }
     ab_agent_options o = {
       .cfg = abp_config, .log = agent_log, .allowed_uid = daemon_uid, .parent_fd = fds[0],
+      .ready_fd = fds[3],
     };
     ab_error err;
     if (ab_agent_run(&o, &err) < 0) {
@@ -161,13 +174,23 @@ static void start_agent(void) {
   }
   PRIVS_RELINQUISH
   close(fds[0]);
+  close(fds[3]);
   if (pid < 0) {
     abp_log(AB_LOG_ERROR, "cannot start the agent: fork: %s", strerror(errno));
     close(fds[1]);
+    close(fds[2]);
     return;
   }
   abp_agent_pid = pid;
   abp_agent_pipe = fds[1];
+  /* Wait until it listens, so no session starts before it (it may wait up
+   * to 10 s for a previous agent to release the state directory). */
+  struct pollfd p = { .fd = fds[2], .events = POLLIN };
+  char c;
+  if (poll(&p, 1, 15000) <= 0 || read(fds[2], &c, 1) != 1) {
+    abp_log(AB_LOG_ERROR, "the agent did not start (see the lines above); sessions work alone");
+  }
+  close(fds[2]);
 }
 
 /* Tells the agent to exit (EOF on its pipe) and waits for it, so the next
@@ -236,9 +259,10 @@ static void abp_postparse_ev(const void *event_data, void *user_data) {
       refuse_to_start();
     }
   }
-  if (abp_restarting) {
+  if (abp_restarting || getenv(RESTART_ENV) != NULL) {
     /* SIGHUP: the new configuration gets a new agent. */
     abp_restarting = 0;
+    unsetenv(RESTART_ENV);
     start_agent();
   }
 }
@@ -254,6 +278,9 @@ static void abp_restart_ev(const void *event_data, void *user_data) {
   (void) event_data; (void) user_data;
   stop_agent();
   abp_restarting = 1;
+  /* mod_dso unloads and reloads the module on a restart, which resets every
+   * static here; the environment survives to tell the new instance. */
+  setenv(RESTART_ENV, "1", 1);
   /* The config is parsed again after a restart; start from scratch. */
   ab_config_free(abp_config);
   abp_config = NULL;

@@ -17,3 +17,7 @@ TESTS += tests/integration/test-auth-check.sh tests/integration/test-auth-sessio
 dist_noinst_SCRIPTS += tests/integration/test-auth-check.sh tests/integration/test-auth-session.sh \
 	tests/integration/make-auth-pki.sh
 dist_noinst_DATA += tests/integration/auth-env.sh
+
+# Shared state: the agent, the embedded store, Redis.
+TESTS += tests/integration/test-agent-logins.sh
+dist_noinst_SCRIPTS += tests/integration/test-agent-logins.sh
