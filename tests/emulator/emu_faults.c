@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "emu_util.h"
@@ -27,8 +28,14 @@ static bool add_one(const cJSON *j, char *err, size_t errlen)
   snprintf(f.endpoint, sizeof f.endpoint, "%s", cJSON_IsString(it) ? it->valuestring : "*");
   it = cJSON_GetObjectItem(j, "status");
   f.status = cJSON_IsNumber(it) ? it->valueint : 0;
+  it = cJSON_GetObjectItem(j, "rate");
+  f.rate = cJSON_IsNumber(it) ? it->valuedouble : 0;
+  if (it && (!cJSON_IsNumber(it) || f.rate <= 0 || f.rate > 1)) {
+    snprintf(err, errlen, "\"rate\" must be a number in (0, 1]");
+    return false;
+  }
   it = cJSON_GetObjectItem(j, "count");
-  f.count = cJSON_IsNumber(it) ? it->valueint : 1;
+  f.count = cJSON_IsNumber(it) ? it->valueint : f.rate > 0 ? -1 : 1;
   it = cJSON_GetObjectItem(j, "latencyMs");
   f.latency_ms = cJSON_IsNumber(it) ? (long)it->valuedouble : 0;
   it = cJSON_GetObjectItem(j, "afterBytes");
@@ -55,7 +62,7 @@ static bool add_one(const cJSON *j, char *err, size_t errlen)
     snprintf(err, errlen, "\"bytesPerSecond\" must be > 0");
     return false;
   }
-  if (f.count <= 0) {
+  if (f.count <= 0 && f.count != -1) {
     snprintf(err, errlen, "\"count\" must be > 0");
     return false;
   }
@@ -101,9 +108,11 @@ bool emu_faults_take(const char *endpoint, emu_fault *out)
   for (size_t i = 0; i < nfaults; i++) {
     if (strcmp(faults[i].endpoint, "*") != 0 && strcmp(faults[i].endpoint, endpoint) != 0)
       continue;
+    if (faults[i].rate > 0 && drand48() >= faults[i].rate)
+      continue; /* this request is spared */
     *out = faults[i];
     found = true;
-    if (--faults[i].count == 0) {
+    if (faults[i].count > 0 && --faults[i].count == 0) {
       memmove(&faults[i], &faults[i + 1], (nfaults - i - 1) * sizeof faults[0]);
       nfaults--;
     }
@@ -123,6 +132,7 @@ cJSON *emu_faults_json(void)
     cJSON_AddStringToObject(o, "kind", kind_names[faults[i].kind]);
     cJSON_AddNumberToObject(o, "status", faults[i].status);
     cJSON_AddNumberToObject(o, "count", faults[i].count);
+    cJSON_AddNumberToObject(o, "rate", faults[i].rate);
     cJSON_AddNumberToObject(o, "latencyMs", (double)faults[i].latency_ms);
     cJSON_AddNumberToObject(o, "afterBytes", (double)faults[i].after_bytes);
     cJSON_AddNumberToObject(o, "bytesPerSecond", (double)faults[i].bytes_per_second);

@@ -12,6 +12,9 @@
  *   truncate  downloads: end the response body after afterBytes bytes
  *   stall     pause latencyMs once afterBytes went through (body either way)
  *   bandwidth cap the body rate at bytesPerSecond (uploads and downloads)
+ * With "rate" (0 < rate <= 1) a fault hits each matching request with that
+ * probability (an error rate) instead of the next ones; count then limits
+ * the hits and defaults to unlimited (until {"clear":true}).
  */
 #ifndef EMU_FAULTS_H
 #define EMU_FAULTS_H
@@ -36,7 +39,8 @@ typedef struct emu_fault {
   emu_fault_kind kind;
   char endpoint[32];
   int status;
-  int count;
+  int count;                /* uses left; -1 = until cleared */
+  double rate;              /* 0 = every matching request, else the chance each one is hit */
   long latency_ms;
   int64_t after_bytes;
   int64_t bytes_per_second;

@@ -166,6 +166,12 @@ req GET /broker/api/v1/filetransfer/$id -H "$GW"
 check "faulted overview -> 503 ProblemDetails" test "$code" = 503 -a "$(jbody .status)" = 503
 req GET /broker/api/v1/filetransfer/$id -H "$GW"
 check "fault used up -> 200 again" test "$code" = 200
+req POST /_emulator/faults --data '{"endpoint":"jwks","status":503,"rate":0.5}'
+hits=$(curl -sS --cacert "$tmp/ca.pem" -o /dev/null -w '%{http_code}\n' $(for _ in $(seq 1 200); do echo "$base/jwk"; done) | grep -c 503)
+check "error-rate fault 0.5: about half of 200 requests fail ($hits)" test "$hits" -ge 60 -a "$hits" -le 140
+req POST /_emulator/faults --data '{"clear":true}'
+req GET /jwk
+check "cleared -> 200 again" test "$code" = 200
 
 # ---- events ----
 req GET "/events/api/v1/events?resource=urn:altinn:resource:demo-resource&after=0" -H "$PA"
