@@ -292,8 +292,10 @@ static int do_rate(local_store *s, const char *key, int limit, long long window_
   while (keep < e->n_stamps && e->stamps[keep] <= now - window_ms) {
     keep++;
   }
-  memmove(e->stamps, e->stamps + keep, (e->n_stamps - keep) * sizeof(long long));
-  e->n_stamps -= keep;
+  if (keep > 0) { /* stamps is NULL while the window is empty */
+    memmove(e->stamps, e->stamps + keep, (e->n_stamps - keep) * sizeof(long long));
+    e->n_stamps -= keep;
+  }
   if (record_take && limit > 0 && e->n_stamps >= (size_t) limit) {
     *retry_ms = e->stamps[e->n_stamps - (size_t) limit] + window_ms - now;
     if (*retry_ms < 1) {
