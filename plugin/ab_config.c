@@ -68,7 +68,7 @@ void ab_config_free(ab_config *cfg) {
   free(cfg->mounts);
   free(cfg->environment); free(cfg->platform_url); free(cfg->maskinporten_issuer);
   free(cfg->token_url); free(cfg->exchange_url); free(cfg->ca_file);
-  free(cfg->ca_pem); free(cfg->spool_dir); free(cfg->state_dir); free(cfg->log_file);
+  free(cfg->ca_pem); free(cfg->spool_dir); free(cfg->state_dir); free(cfg->metrics_file); free(cfg->log_file);
   free(cfg->redis_host); free(cfg->redis_user);
   if (cfg->redis_password != NULL) {
     ab_secret_wipe(cfg->redis_password, strlen(cfg->redis_password));
@@ -526,13 +526,15 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
   if (strcasecmp(directive, "AltinnBrokerCACertificate") == 0 ||
       strcasecmp(directive, "AltinnBrokerSpoolDir") == 0 ||
       strcasecmp(directive, "AltinnBrokerStateDir") == 0 ||
-      strcasecmp(directive, "AltinnBrokerLog") == 0) {
+      strcasecmp(directive, "AltinnBrokerLog") == 0 ||
+      strcasecmp(directive, "AltinnBrokerMetricsFile") == 0) {
     if (v[0] != '/') {
       return fail(err, source, "%s must be an absolute path, got '%s'", directive, v);
     }
     char **slot = strcasecmp(directive, "AltinnBrokerSpoolDir") == 0 ? &cfg->spool_dir
                 : strcasecmp(directive, "AltinnBrokerStateDir") == 0 ? &cfg->state_dir
                 : strcasecmp(directive, "AltinnBrokerLog") == 0 ? &cfg->log_file
+                : strcasecmp(directive, "AltinnBrokerMetricsFile") == 0 ? &cfg->metrics_file
                 : &cfg->ca_file;
     return replace(slot, v) == 0 ? 0 : ab_error_set(err, ENOMEM, "out of memory");
   }

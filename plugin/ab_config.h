@@ -20,6 +20,8 @@
  *   AltinnBrokerRedisTimeout  <milliseconds>              (connect and per command; default 500)
  *   AltinnBrokerAgent         on|off                      (default on: one agent process per daemon)
  *   AltinnBrokerLog           /var/log/proftpd/altinn-broker.log  (the module's log)
+ *   AltinnBrokerMetricsFile   /var/lib/prometheus/node-exporter/altinn_broker.prom
+ *                             (written by the agent every 10 s; ab_metrics.h)
  *   AltinnBrokerClient <name> client-id=<id> org=<9 digits> CREDENTIAL
  *                             [alg=RS256|RS384|RS512] [scope="..."] [resource=<aud>]
  *                             [systemuser-org=<9 digits> [external-ref=<ref>]]
@@ -96,6 +98,7 @@ typedef struct ab_config {
   char *spool_dir;
   char *state_dir;
   char *log_file;        /* AltinnBrokerLog, NULL: ProFTPD's system log */
+  char *metrics_file;    /* AltinnBrokerMetricsFile, NULL: none */
   /* Shared state on Redis; redis_host NULL = the embedded store. */
   char *redis_host;
   int redis_port;

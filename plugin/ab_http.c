@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -23,6 +24,9 @@ struct ab_http {
   long connect_timeout_ms;
   long low_speed_timeout_s;
   int allow_plain_http;
+  void (*observe)(void *ctx, const char *method, const char *url, long status,
+                  double seconds);
+  void *observe_ctx;
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -41,6 +45,8 @@ ab_http *ab_http_new(const ab_http_options *opts) {
       h->low_speed_timeout_s = opts->low_speed_timeout_s;
     }
     h->allow_plain_http = opts->allow_plain_http != 0;
+    h->observe = opts->observe;
+    h->observe_ctx = opts->observe_ctx;
     if (opts->ca_pem != NULL && opts->ca_pem_len > 0) {
       h->ca_pem = malloc(opts->ca_pem_len);
       if (h->ca_pem == NULL) {
@@ -315,7 +321,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userp) {
 
 /* Common body of the request functions. src is NULL for in-memory bodies;
  * timeout_ms 0 = no overall limit. */
-static int perform(ab_http *h, const char *method, const char *url,
+static int perform_once(ab_http *h, const char *method, const char *url,
                    const char *const *headers, const void *body, size_t body_len,
                    fd_source *src, off_t src_len, long timeout_ms,
                    ab_http_response *resp, ab_error *err) {
@@ -407,6 +413,26 @@ static int perform(ab_http *h, const char *method, const char *url,
     }
   }
   return 0;
+}
+
+static double mono_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* perform_once, timed and reported to the observer. */
+static int perform(ab_http *h, const char *method, const char *url,
+                   const char *const *headers, const void *body, size_t body_len,
+                   fd_source *src, off_t src_len, long timeout_ms,
+                   ab_http_response *resp, ab_error *err) {
+  double start = h->observe != NULL ? mono_seconds() : 0;
+  int rc = perform_once(h, method, url, headers, body, body_len, src, src_len, timeout_ms,
+                        resp, err);
+  if (h->observe != NULL) {
+    h->observe(h->observe_ctx, method, url, rc == 0 ? resp->status : 0, mono_seconds() - start);
+  }
+  return rc;
 }
 
 int ab_http_request(ab_http *h, const char *method, const char *url,

@@ -24,6 +24,12 @@ typedef struct ab_http_options {
    * carry a bearer token in clear text; 1 = also plain HTTP (unit tests
    * with a local server only). */
   int allow_plain_http;
+  /* Added for metrics: called after every buffered request with its
+   * method, URL, HTTP status (0 when no answer came) and duration in
+   * seconds (e.g. ab_metrics_http). NULL = none. */
+  void (*observe)(void *ctx, const char *method, const char *url, long status,
+                  double seconds);
+  void *observe_ctx;
 } ab_http_options;
 
 /* Response of a buffered request. body is NUL-terminated (capped by max_body). */

@@ -232,6 +232,7 @@ static void replay_pending(ab_hub *h) {
 }
 
 void ab_hub_tick(ab_hub *h) {
+  hub_metrics_tick(h);
   if (!h->shared) {
     return;
   }
@@ -285,7 +286,8 @@ static int client_init(ab_hub *h, hub_client *c, const ab_client_cfg *cc, ab_err
   }
   snprintf(c->key, sizeof(c->key), "token:%s", fp);
   snprintf(c->lock_key, sizeof(c->lock_key), "token-lock:%s", fp);
-  ab_http_options hopts = { .ca_pem = cfg->ca_pem, .ca_pem_len = cfg->ca_pem_len };
+  ab_http_options hopts = { .ca_pem = cfg->ca_pem, .ca_pem_len = cfg->ca_pem_len,
+                            .observe = hub_metrics_http, .observe_ctx = h };
   c->http = ab_http_new(&hopts);
   if (c->http == NULL) {
     return ab_error_set(err, ENOMEM, "cannot create the HTTP context");
@@ -336,7 +338,8 @@ ab_hub *ab_hub_new(const ab_hub_options *o, ab_error *err) {
     h->shared = 1;
   }
   h->clients = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof(hub_client));
-  if (h->clients == NULL) {
+  h->metrics = hub_metrics_new(h);
+  if (h->clients == NULL || h->metrics == NULL) {
     ab_error_set(err, ENOMEM, "out of memory");
     ab_hub_free(h);
     return NULL;
@@ -365,6 +368,7 @@ void ab_hub_free(ab_hub *h) {
     pthread_mutex_destroy(&c->mu);
   }
   free(h->clients);
+  hub_metrics_free(h->metrics);
   if (h->primary != h->local) {
     ab_store_close(h->primary);
   }
@@ -466,6 +470,9 @@ static int handle(ab_hub *h, ab_hub_peer *p, const cJSON *req, cJSON *reply, ab_
     cJSON_AddBoolToObject(reply, "degraded", down);
     cJSON_AddNumberToObject(reply, "nodes", nodes);
     return 0;
+  }
+  if (strcmp(op, "metrics_add") == 0 || strcmp(op, "metrics") == 0) {
+    return hub_op_metrics(h, op, req, reply, err);
   }
   if (!p->logged_in) {
     return ab_error_set(err, EPERM, "log in first (op \"login\")");

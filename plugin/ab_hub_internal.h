@@ -49,6 +49,7 @@ struct ab_hub {
   pthread_mutex_t pending_mu;/* queueing vs replaying writes */
   hub_client *clients;
   size_t n_clients;
+  struct hub_metrics *metrics; /* ab_hub_metrics.c */
 };
 
 long long hub_mono_ms(void);
@@ -88,6 +89,19 @@ int hub_op_journal_add(ab_hub *h, const char *org, const cJSON *entry, cJSON *re
                        ab_error *err);
 int hub_op_journal_get(ab_hub *h, const char *org, const char *id, cJSON *reply, ab_error *err);
 int hub_op_journal_list(ab_hub *h, const char *org, int max, cJSON *reply, ab_error *err);
+
+/* Metrics (ab_hub_metrics.c): the gateway-wide counts sessions hand in
+ * ("metrics_add"), the hub's own HTTP calls and token refreshes, rendered
+ * for "metrics" and written to AltinnBrokerMetricsFile by the agent. */
+struct hub_metrics *hub_metrics_new(ab_hub *h);
+void hub_metrics_free(struct hub_metrics *m);
+/* An ab_http_options observer for the hub's own requests (ctx = the hub). */
+void hub_metrics_http(void *ctx, const char *method, const char *url, long status,
+                      double seconds);
+/* "metrics_add" {"counts":{...}} and "metrics" -> {"text"}. */
+int hub_op_metrics(ab_hub *h, const char *op, const cJSON *req, cJSON *reply, ab_error *err);
+/* Writes AltinnBrokerMetricsFile when due (called from ab_hub_tick). */
+void hub_metrics_tick(ab_hub *h);
 
 /* 1 when s is a Broker GUID (hex and '-', 36 chars): safe in a store key. */
 int hub_is_id(const char *s);

@@ -346,11 +346,10 @@ int ab_inbox_close(ab_file *f, ab_error *err) {
       ab_vfs_logf(f->vfs, AB_LOG_ERROR, "cannot record that %s/%s was read whole: %s",
                   f->mount->cfg->path, f->name, err->message);
     }
-    ab_vfs_logf(f->vfs, AB_LOG_NOTICE, "received %s/%s: fileTransferId=%s bytes=%lld (read whole)",
-                f->mount->cfg->path, f->name, f->id, f->size);
+    ab_vfs_report(f->vfs, "download", "ok", f->mount, f->name, f->id, f->size, NULL);
   } else {
-    ab_vfs_logf(f->vfs, AB_LOG_NOTICE, "partial read of %s/%s: fileTransferId=%s %lld of %lld bytes; not confirmable",
-                f->mount->cfg->path, f->name, f->id, f->read_upto, f->size);
+    /* Not read whole: never confirmable. */
+    ab_vfs_report(f->vfs, "download", "partial", f->mount, f->name, f->id, f->read_upto, NULL);
   }
   ab_download_close(f->dl);
   close(f->fd);
@@ -407,9 +406,11 @@ int ab_inbox_unlink(ab_vfs *vfs, ab_mount *m, const char *name, ab_error *err) {
                 m->cfg->path, name, e2.message);
   }
   if (rc < 0) {
-    return ab_error_prefix(err, "confirming %s/%s", m->cfg->path, name);
+    ab_error_prefix(err, "confirming %s/%s", m->cfg->path, name);
+    ab_vfs_report(vfs, "confirm", "failed", m, name, id, 0, err);
+    return -1;
   }
-  ab_vfs_logf(vfs, AB_LOG_NOTICE, "confirmed %s/%s: fileTransferId=%s", m->cfg->path, name, id);
+  ab_vfs_report(vfs, "confirm", "ok", m, name, id, 0, NULL);
   e = find_by_name(m, name);
   if (e != NULL) {
     forget(m, e);

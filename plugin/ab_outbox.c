@@ -191,6 +191,7 @@ static int commit(ab_file *f, ab_error *err) {
   if (ab_broker_initialize(&f->mount->client->broker, &init, id, err) < 0) {
     return -1;
   }
+  snprintf(f->id, sizeof(f->id), "%s", id);
   journal(f, id, md5, reference, "initialized");
   if (ab_broker_upload_fd(&f->mount->client->broker, id, f->fd, (off_t) f->size, err) < 0) {
     journal(f, id, md5, reference, "failed");
@@ -198,19 +199,18 @@ static int commit(ab_file *f, ab_error *err) {
   }
   journal(f, id, md5, reference, "uploaded");
   remember_sent(f->mount, f, id);
-  ab_vfs_logf(vfs, AB_LOG_NOTICE, "sent %s/%s: fileTransferId=%s org=%s resource=%s bytes=%lld md5=%s",
-              mc->path, f->name, id, f->mount->client->cfg->org, mc->resource_id, f->size, md5);
+  ab_vfs_report(vfs, "upload", "ok", f->mount, f->name, id, f->size, NULL);
   return 0;
 }
 
 int ab_outbox_close(ab_file *f, int aborted, ab_error *err) {
   int rc = 0;
   if (aborted) {
-    ab_vfs_logf(f->vfs, AB_LOG_NOTICE, "discarded %s/%s: the client went away before CLOSE (%lld bytes spooled)",
-                f->mount->cfg->path, f->name, f->size);
+    /* The client went away before CLOSE: the spool is discarded. */
+    ab_vfs_report(f->vfs, "upload", "aborted", f->mount, f->name, "", f->size, NULL);
   } else if (commit(f, err) < 0) {
     ab_error_prefix(err, "upload of %s/%s failed", f->mount->cfg->path, f->name);
-    ab_vfs_logf(f->vfs, AB_LOG_ERROR, "%s", err->message);
+    ab_vfs_report(f->vfs, "upload", "failed", f->mount, f->name, f->id, f->size, err);
     rc = -1;
   }
   close(f->fd);

@@ -96,7 +96,8 @@ static ab_vfs *vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx, int a
   vfs->spool_fd = -1;
   vfs->clients = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof(ab_client_session));
   vfs->mounts = calloc(cfg->n_mounts ? cfg->n_mounts : 1, sizeof(ab_mount));
-  if (vfs->clients == NULL || vfs->mounts == NULL) {
+  vfs->metrics = ab_metrics_new();
+  if (vfs->clients == NULL || vfs->mounts == NULL || vfs->metrics == NULL) {
     ab_error_set(err, ENOMEM, "out of memory");
     ab_vfs_free(vfs);
     return NULL;
@@ -114,6 +115,7 @@ static ab_vfs *vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx, int a
   }
   ab_http_options hopts = {
     .ca_pem = cfg->ca_pem, .ca_pem_len = cfg->ca_pem_len,
+    .observe = ab_metrics_http, .observe_ctx = vfs->metrics,
   };
   vfs->http = ab_http_new(&hopts);
   if (vfs->http == NULL) {
@@ -228,6 +230,10 @@ void ab_vfs_free(ab_vfs *vfs) {
   free(vfs->mounts);
   free(vfs->clients);
   ab_http_free(vfs->http);
+  if (vfs->metrics != NULL) {
+    ab_vfs_flush_metrics(vfs);
+    ab_metrics_free(vfs->metrics);
+  }
   ab_shared_free(vfs->shared);
   if (vfs->spool_fd >= 0) {
     close(vfs->spool_fd);

@@ -101,4 +101,27 @@ const char *ab_vfs_mount_path(const ab_vfs *vfs, size_t i);
 /* The real file descriptor behind an open file (rule 4). */
 int ab_file_fd(const ab_file *f);
 
+/* What became of one transfer: reported once per upload (at close),
+ * download (at close) and confirm (at unlink), after the core logged it and
+ * counted it in the metrics, so the gateway can put it in its own transfer
+ * log (ProFTPD: session notes for ExtendedLog). Strings are valid during
+ * the call only. Never contains a secret. */
+typedef struct ab_report {
+  const char *op;               /* "upload", "download" or "confirm" */
+  const char *outcome;          /* "ok", "failed", "aborted" or "partial" (download not read whole) */
+  const char *mount;            /* "/outbox" */
+  const char *name;             /* file name below the mount */
+  const char *file_transfer_id; /* "" when the Broker never assigned one */
+  const char *org;              /* the organisation acting (9 digits) */
+  const char *resource;
+  long long bytes;              /* uploaded, or read by the client */
+  const char *cause;            /* failed: Broker/Maskinporten code, http_<status> or errno name; else "" */
+  const char *reason;           /* failed: the one-line message; else "" */
+} ab_report;
+
+typedef void (*ab_report_fn)(void *ctx, const ab_report *r);
+
+/* Sets the callback that receives every ab_report (NULL: none). */
+void ab_vfs_set_reporter(ab_vfs *vfs, ab_report_fn fn, void *ctx);
+
 #endif

@@ -7,6 +7,7 @@
 #include "ab_broker.h"
 #include "ab_http.h"
 #include "ab_agent.h"
+#include "ab_metrics.h"
 #include "ab_vfs.h"
 
 /* One Broker transfer as the inbox shows it. */
@@ -60,6 +61,9 @@ struct ab_vfs {
   ab_shared *shared;     /* the agent (connected before chroot), or a hub of our own */
   ab_log_fn log;
   void *log_ctx;
+  ab_metrics *metrics;   /* this process's counts not yet handed to the agent */
+  ab_report_fn report;
+  void *report_ctx;
 };
 
 struct ab_file {
@@ -74,6 +78,15 @@ struct ab_file {
   ab_download *dl;
   long long read_upto;   /* bytes [0, read_upto) delivered to the client */
 };
+
+/* Logs, counts and hands to the gateway what became of one transfer
+ * (ab_report.c). err: the failure, or NULL. */
+void ab_vfs_report(ab_vfs *vfs, const char *op, const char *outcome, const ab_mount *m,
+                   const char *name, const char *id, long long bytes, const ab_error *err);
+
+/* Hands this process's metrics increments to the agent (or the session's
+ * own hub) and starts counting afresh. */
+void ab_vfs_flush_metrics(ab_vfs *vfs);
 
 /* Logs a formatted line through the gateway's sink. */
 void ab_vfs_logf(ab_vfs *vfs, int level, const char *fmt, ...)

@@ -50,6 +50,7 @@ static const struct {
   { "ls",    cli_cmd_ls,    0, "ls MOUNT                        list the files in a mount (e.g. /inbox)" },
   { "send",  cli_cmd_send,  0, "send MOUNT FILE [NAME]          send FILE through an outbox mount" },
   { "get",   cli_cmd_get,   0, "get MOUNT NAME DEST [--confirm] download NAME from an inbox; --confirm confirms it" },
+  { "metrics", cli_cmd_metrics, 0, "metrics                         the running gateway's counters (Prometheus text; --json)" },
 };
 
 /* -g a,b -g c: appends each group to ctx->groups. */

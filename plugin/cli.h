@@ -25,6 +25,7 @@ typedef int (*cli_command_fn)(cli_context *ctx, int argc, char **argv);
 ab_vfs *cli_open_session(cli_context *ctx);
 
 int cli_cmd_check(cli_context *ctx, int argc, char **argv);
+int cli_cmd_metrics(cli_context *ctx, int argc, char **argv);
 
 /* Step 5 of `check` for mount m, with the client's scope set and its
  * (already authenticated) ab_auth (cli_check_events.c). */

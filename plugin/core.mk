@@ -2,6 +2,8 @@ ab_core_sources = \
 	plugin/ab_config.c plugin/ab_config.h \
 	plugin/ab_audience.c plugin/ab_audience.h \
 	plugin/ab_onboarding.c plugin/ab_onboarding.h \
+	plugin/ab_metrics.c plugin/ab_metrics.h \
+	plugin/ab_report.c \
 	plugin/ab_names.c plugin/ab_names.h \
 	plugin/ab_strmap.c plugin/ab_strmap.h \
 	plugin/ab_listing.c plugin/ab_listing.h \
@@ -14,6 +16,7 @@ ab_core_sources = \
 # The admin CLI
 bin_PROGRAMS += plugin/altinn-broker
 plugin_altinn_broker_SOURCES = plugin/altinn_broker_cli.c plugin/cli.h \
-	plugin/cli_check.c plugin/cli_check_events.c plugin/cli_transfer.c
-plugin_altinn_broker_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+	plugin/cli_check.c plugin/cli_check_events.c plugin/cli_transfer.c \
+	plugin/cli_metrics.c
+plugin_altinn_broker_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
 plugin_altinn_broker_LDADD = plugin/libabcore.la

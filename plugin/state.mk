@@ -10,7 +10,8 @@ ab_state_sources += \
 	plugin/ab_hub_token.c \
 	plugin/ab_hub_budget.c \
 	plugin/ab_hub_inbox.c \
-	plugin/ab_hub_journal.c
+	plugin/ab_hub_journal.c \
+	plugin/ab_hub_metrics.c
 # The agent process and its client (sessions, the CLI).
 ab_state_sources += \
 	plugin/ab_agent.c plugin/ab_agent.h \

@@ -13,11 +13,10 @@
 typedef struct abp_handle {
   ab_file *file;
   off_t pos;
-  int aborted;
   int writing;
   int fsio_fd;         /* the descriptor FSIO holds (see abp_open) */
   long long written;   /* bytes that reached pwrite/write (FTP abort check) */
-  const char *path;    /* as opened, to match the aborted STOR's argument */
+  const char *path;    /* as opened, to match the abandoned STOR's argument */
   struct abp_handle *next;
 } abp_handle;
 
@@ -78,7 +77,7 @@ static int abp_fstat(pr_fh_t *fh, int fd, struct stat *st) {
   abp_handle *h = fh->fh_data;
   ab_error err;
   ab_stat as;
-  if (h == NULL || vm->fstat(h->file, &as, &err) < 0) {
+  if (h == NULL || h->file == NULL || vm->fstat(h->file, &as, &err) < 0) {
     errno = EBADF;
     return -1;
   }
@@ -97,26 +96,28 @@ static int abp_open(pr_fh_t *fh, const char *path, int flags) {
   h->file = f;
   h->writing = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)) != 0;
   h->path = pstrdup(fh->fh_pool, fh->fh_path);
-  h->fsio_fd = -1;
-  if (!h->writing) {
-    /* mod_xfer sends FTP downloads with sendfile(2) from the handle's
-     * descriptor when it can, bypassing our read handler: from the core's
-     * placeholder that would send nothing. sendfile fails on an O_PATH
-     * descriptor, and mod_xfer then falls back to reading through FSIO. */
-    h->fsio_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (h->fsio_fd < 0) {
-      int xerrno = errno;
-      vm->close(f, 0, &err);
-      errno = xerrno;
-      return -1;
-    }
+  /* FSIO gets a descriptor of ours, never the core's (whose data always
+   * goes through our handlers anyway):
+   *  - mod_xfer sends FTP downloads with sendfile(2) from the handle's
+   *    descriptor when it can, bypassing our read handler; from the core's
+   *    placeholder that would send nothing. sendfile fails on an O_PATH
+   *    descriptor, and mod_xfer then falls back to reading through FSIO;
+   *  - an abandoned upload is discarded before mod_sftp closes its handle
+   *    (abp_fsio_abandon), and FSIO must not be left holding a descriptor
+   *    the core has closed. */
+  h->fsio_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (h->fsio_fd < 0) {
+    int xerrno = errno;
+    vm->close(f, 1, &err);
+    errno = xerrno;
+    return -1;
   }
   fh->fh_data = h;
   if (h->writing) {
     h->next = open_uploads;
     open_uploads = h;
   }
-  return h->fsio_fd >= 0 ? h->fsio_fd : ab_file_fd(f);
+  return h->fsio_fd;
 }
 
 static void forget_upload(abp_handle *h) {
@@ -140,24 +141,31 @@ static int abp_close(pr_fh_t *fh, int fd) {
     forget_upload(h);
   }
   fh->fh_data = NULL;
-  if (h->fsio_fd >= 0) {
-    close(h->fsio_fd);
+  close(h->fsio_fd);
+  if (h->file == NULL) {
+    return 0;   /* abandoned: discarded already */
   }
-  if (h->writing && !h->aborted && abp_ftp_upload_failed(h->written)) {
-    h->aborted = TRUE;
-  }
+  /* FTP ends failed and complete uploads alike with a close (ftp.c). */
+  int aborted = h->writing && abp_ftp_upload_failed(h->written);
   /* The core closes the descriptor it handed out. */
-  if (vm->close(h->file, h->aborted, &err) < 0) {
+  if (vm->close(h->file, aborted, &err) < 0) {
     abp_ftp_reply_error(err.message);
     return fail("close", fh->fh_path, &err);
   }
   return 0;
 }
 
-void abp_fsio_mark_aborted(const char *path) {
-  for (abp_handle *h = open_uploads; h != NULL; h = h->next) {
+void abp_fsio_abandon(const char *path) {
+  abp_handle *next;
+  for (abp_handle *h = open_uploads; h != NULL; h = next) {
+    next = h->next;
     if (path == NULL || strcmp(h->path, path) == 0) {
-      h->aborted = TRUE;
+      /* Discarded now rather than at the close that follows, so the
+       * transfer's notes are set before ProFTPD logs the failed STOR. */
+      ab_error err;
+      forget_upload(h);
+      vm->close(h->file, 1, &err);
+      h->file = NULL;
     }
   }
 }
@@ -166,6 +174,10 @@ static ssize_t abp_pread(pr_fh_t *fh, int fd, void *buf, size_t len, off_t off) 
   (void) fd;
   abp_handle *h = fh->fh_data;
   ab_error err;
+  if (h == NULL || h->file == NULL) {
+    errno = EBADF;
+    return -1;
+  }
   ssize_t n = vm->pread(h->file, buf, len, off, &err);
   if (n < 0) {
     return fail("read", fh->fh_path, &err);
@@ -177,6 +189,10 @@ static ssize_t abp_pwrite(pr_fh_t *fh, int fd, const void *buf, size_t len, off_
   (void) fd;
   abp_handle *h = fh->fh_data;
   ab_error err;
+  if (h == NULL || h->file == NULL) {
+    errno = EBADF;
+    return -1;
+  }
   ssize_t n = vm->pwrite(h->file, buf, len, off, &err);
   if (n < 0) {
     return fail("write", fh->fh_path, &err);

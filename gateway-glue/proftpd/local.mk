@@ -7,7 +7,8 @@ gateway_glue_proftpd_mod_altinn_broker_la_SOURCES = \
 	gateway-glue/proftpd/mod_altinn_broker.h \
 	gateway-glue/proftpd/fsio.c \
 	gateway-glue/proftpd/config_source.c \
-	gateway-glue/proftpd/ftp.c
+	gateway-glue/proftpd/ftp.c \
+	gateway-glue/proftpd/notes.c
 # ProFTPD's headers need GNU C and are included as system headers.
 gateway_glue_proftpd_mod_altinn_broker_la_CFLAGS = $(AM_CFLAGS) -std=gnu11 \
 	$(PROFTPD_ISYSTEM_CFLAGS) $(CURL_CFLAGS) -DPR_SHARED_MODULE

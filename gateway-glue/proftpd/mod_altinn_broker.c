@@ -332,18 +332,29 @@ MODRET abp_post_pass(cmd_rec *cmd) {
                           "Altinn Broker mounts are misconfigured for this user");
     return PR_DECLINED(cmd);
   }
+  ab_vfs_set_reporter(abp_vfs, abp_notes_report, NULL);
   /* After login and chroot: the mount paths are in the session's view, and
    * pr_fsio_chroot() will not rewrite them (see proftpd-fsio.md §7.11). */
   abp_fsio_register(abp_pool);
   return PR_DECLINED(cmd);
 }
 
+/* Before every command: the previous transfer's notes must not show up in
+ * this command's ExtendedLog line. */
+MODRET abp_pre_any(cmd_rec *cmd) {
+  (void) cmd;
+  if (abp_vfs != NULL) {
+    abp_notes_clear();
+  }
+  return PR_DECLINED(cmd);
+}
+
 /* mod_sftp dispatches STOR/APPE to POST_CMD_ERR before closing the handle
  * of an upload whose client went away; on a normal CLOSE the close comes
- * first, so this only ever marks uploads that were abandoned. */
+ * first, so this only ever finds uploads that were abandoned. */
 MODRET abp_stor_err(cmd_rec *cmd) {
   if (abp_vfs != NULL) {
-    abp_fsio_mark_aborted(cmd->arg);
+    abp_fsio_abandon(cmd->arg);
   }
   return PR_DECLINED(cmd);
 }
@@ -409,10 +420,12 @@ static conftable abp_conftab[] = {
   { "AltinnBrokerRedisTimeout",    set_altinnbroker, NULL },
   { "AltinnBrokerAgent",           set_altinnbroker, NULL },
   { "AltinnBrokerLog",             set_altinnbroker, NULL },
+  { "AltinnBrokerMetricsFile",     set_altinnbroker, NULL },
   { NULL, NULL, NULL }
 };
 
 static cmdtable abp_cmdtab[] = {
+  { PRE_CMD,      C_ANY,  G_NONE, abp_pre_any,   FALSE, FALSE, 0, NULL },
   { POST_CMD,     C_PASS, G_NONE, abp_post_pass, FALSE, FALSE, 0, NULL },
   { POST_CMD_ERR, C_STOR, G_NONE, abp_stor_err,  FALSE, FALSE, 0, NULL },
   { POST_CMD_ERR, C_APPE, G_NONE, abp_stor_err,  FALSE, FALSE, 0, NULL },

@@ -39,8 +39,13 @@ int abp_ftp_upload_failed(long long bytes_written);
  * reply to a failed transfer. No-op for SFTP. */
 void abp_ftp_reply_error(const char *message);
 
-/* Marks the open upload handle for `path` as aborted (client vanished):
- * its close discards the spool instead of sending it. */
-void abp_fsio_mark_aborted(const char *path);
+/* Session notes for ExtendedLog (notes.c): the core's report of a
+ * transfer becomes altinn-broker.* notes; cleared before each command. */
+void abp_notes_report(void *ctx, const ab_report *r);
+void abp_notes_clear(void);
+
+/* Discards the open upload of `path` now (the SFTP client went away
+ * without CLOSE): nothing is sent; the close that follows only frees. */
+void abp_fsio_abandon(const char *path);
 
 #endif

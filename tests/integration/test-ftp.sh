@@ -103,7 +103,7 @@ for mode in abor reset; do
   "$GW_PY" "$work/abort.py" "$ftp_port" $mode "/outbox/$mode.bin" "$GW_USER" "$GW_PASSWORD" > "$work/$mode.out" 2>&1
   tap_check "an upload ended by $mode is answered 426" grep -q '^426' "$work/$mode.out"
   tap_eq "and the Broker never heard of it" 0 "$(named $mode.bin 'len(d)')"
-  tap_check "the gateway log says it was discarded" grep -q "discarded /outbox/$mode.bin" "$GW_DIR/log/altinn-broker.log"
+  tap_check "the gateway log says it was discarded" grep -q "transfer upload aborted: user=$GW_USER mount=/outbox file=\"$mode.bin\"" "$GW_DIR/log/altinn-broker.log"
 done
 
 if [ "$TAP_FAILED" -ne 0 ]; then

@@ -1,6 +1,6 @@
 # Unit tests of the VFS core: config directives, name mapping.
-check_PROGRAMS += tests/unit/test_config tests/unit/test_names tests/unit/test_audience
-TESTS += tests/unit/test_config tests/unit/test_names tests/unit/test_audience
+check_PROGRAMS += tests/unit/test_config tests/unit/test_names tests/unit/test_audience tests/unit/test_metrics
+TESTS += tests/unit/test_config tests/unit/test_names tests/unit/test_audience tests/unit/test_metrics
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_config_LDADD = plugin/libabcore.la $(CMOCKA_LIBS)
@@ -30,3 +30,6 @@ TESTS += tests/unit/test_feed
 tests_unit_test_feed_SOURCES = tests/unit/test_feed.c
 tests_unit_test_feed_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
 tests_unit_test_feed_LDADD = plugin/libabcore.la $(CMOCKA_LIBS) $(CJSON_LIBS)
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
+tests_unit_test_metrics_LDADD = plugin/libabcore.la $(CMOCKA_LIBS) $(CJSON_LIBS)
