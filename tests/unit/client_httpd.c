@@ -333,6 +333,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                            "\"JWT is expired (MP-130)\"}", st->mp_clock_skew);
       }
     }
+    if (st->mp_replay_once) {
+      st->mp_replay_once = 0;
+      return reply(c, 400, "application/json",
+                   "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid assertion. "
+                   "Grant is used before (MP-012)\"}");
+    }
     if (st->mp_503_once) {
       st->mp_503_once = 0;
       return reply(c, 503, "text/html", "<html>Service Unavailable</html>");

@@ -16,6 +16,7 @@ typedef struct fake_state {
   /* knobs */
   int mp_error;                /* token endpoint: 400 invalid_grant (MP-100) */
   int mp_503_once;             /* token endpoint: one 503 first */
+  int mp_replay_once;          /* token endpoint: one MP-012 "Grant is used before" first */
   int exchange_quoted;         /* exchange body is a JSON string */
   int exchange_html;           /* exchange body is an HTML page */
   int exchange_exp_in;         /* exchanged token exp = now + this (default 1800) */

@@ -214,6 +214,16 @@ static void test_maskinporten_503_retried_once(void **state) {
   assert_int_equal(f->st->grants, 2);
 }
 
+/* A grant Maskinporten takes for a replay (MP-012) is rebuilt with a new
+ * jti and sent once more at once; other 4xx are not retried. */
+static void test_maskinporten_replay_rebuilt_once(void **state) {
+  fixture *f = *state;
+  ab_error err;
+  f->st->mp_replay_once = 1;
+  assert_non_null(ab_auth_token(f->auth, f->http, &err));
+  assert_int_equal(f->st->grants, 2);
+}
+
 static void test_initialize(void **state) {
   fixture *f = *state;
   ab_error err;
@@ -476,6 +486,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_exchange_quoted_and_html, setup, teardown),
     cmocka_unit_test_setup_teardown(test_maskinporten_error, setup, teardown),
     cmocka_unit_test_setup_teardown(test_maskinporten_503_retried_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_maskinporten_replay_rebuilt_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_initialize, setup, teardown),
     cmocka_unit_test_setup_teardown(test_401_token_rejected_retried, setup, teardown),
     cmocka_unit_test_setup_teardown(test_401_bro6_not_retried, setup, teardown),
