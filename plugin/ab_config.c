@@ -286,6 +286,31 @@ static int client_directive(ab_config *cfg, int argc, const char *const *argv,
   return rc;
 }
 
+/* The SFTP client's paths are normalised by the server before they are
+ * matched against mounts, so a mount is only reachable when its own path is
+ * in that normal form: "/a/b", never "/a/../b", "/a/./b", "//a" or "/". */
+static int is_canonical_mount_path(const char *p) {
+  if (p[0] != '/' || p[1] == '\0') {
+    return 0;
+  }
+  for (const char *seg = p + 1;; seg++) {
+    size_t len = strcspn(seg, "/");
+    if (len == 0 || (len == 1 && seg[0] == '.') ||
+        (len == 2 && seg[0] == '.' && seg[1] == '.')) {
+      return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+      if ((unsigned char) seg[i] < 0x20 || seg[i] == 0x7f) {
+        return 0;
+      }
+    }
+    seg += len;
+    if (*seg == '\0') {
+      return 1;
+    }
+  }
+}
+
 static void free_mount(ab_mount_cfg *m) {
   free(m->path); free(m->client_name); free(m->resource_id); free(m->source);
   free_list(m->recipients, m->n_recipients);
@@ -299,10 +324,6 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
     return fail(err, source, "AltinnBrokerMount needs a path and key=value settings "
                 "(client=, resource=, direction=)%s%s", NULL, NULL);
   }
-  if (argv[0][0] != '/' || strstr(argv[0], "/../") != NULL ||
-      strcmp(argv[0], "/") == 0) {
-    return fail(err, source, "AltinnBrokerMount: path must be absolute and not '/', got '%s'", argv[0], NULL);
-  }
   ab_mount_cfg m;
   memset(&m, 0, sizeof(m));
   m.path = strdup(argv[0]);
@@ -312,6 +333,11 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
     return ab_error_set(err, ENOMEM, "out of memory");
   }
   strip_slashes(m.path);
+  if (!is_canonical_mount_path(m.path)) {
+    free_mount(&m);
+    return fail(err, source, "AltinnBrokerMount: path must be absolute, not '/', without "
+                "'.', '..', '//' or control characters, got '%s'", argv[0], NULL);
+  }
   int rc = 0;
   for (int i = 1; i < argc && rc == 0; i++) {
     char key[32];
@@ -836,6 +862,12 @@ static int load_file_rec(ab_config *cfg, const char *path, int depth, ab_error *
   if (f == NULL) {
     return ab_error_set(err, errno, "cannot read %s: %s", path, strerror(errno));
   }
+  /* A device or FIFO (Include /dev/zero, /dev/stdin) would never end. */
+  struct stat st;
+  if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+    fclose(f);
+    return ab_error_set(err, EINVAL, "%s is not a regular file", path);
+  }
   char line[8192];
   int lineno = 0;
   int rc = 0;
@@ -843,6 +875,11 @@ static int load_file_rec(ab_config *cfg, const char *path, int depth, ab_error *
     char *words[MAX_ITEMS];
     char source[1024];
     snprintf(source, sizeof(source), "%s:%d", path, lineno);
+    if (strchr(line, '\n') == NULL && !feof(f)) {
+      /* Never read the rest of a long line as a line of its own. */
+      rc = ab_error_set(err, EINVAL, "%s: line longer than %zu bytes", source, sizeof(line) - 2);
+      break;
+    }
     int n = tokenize(line, words, MAX_ITEMS);
     if (n < 0) {
       rc = ab_error_set(err, EINVAL, "%s: unterminated quote or too many words", source);

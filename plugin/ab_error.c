@@ -10,14 +10,23 @@ void ab_error_clear(ab_error *err) {
   }
 }
 
-static void set_message(ab_error *err, const char *fmt, va_list ap) {
-  vsnprintf(err->message, sizeof(err->message), fmt, ap);
-  /* Keep it to one line: a newline from a remote body would split log lines. */
-  for (char *p = err->message; *p != '\0'; p++) {
-    if (*p == '\n' || *p == '\r') {
+/* Keeps a message to one printable line. Messages quote untrusted text (a
+ * Broker `detail`, a client's file name): a newline would forge a log line
+ * and an escape sequence would drive the terminal of whoever reads the log.
+ * Line breaks and tabs become spaces, other control characters '?'. */
+static void make_printable(char *s) {
+  for (unsigned char *p = (unsigned char *) s; *p != '\0'; p++) {
+    if (*p == '\n' || *p == '\r' || *p == '\t') {
       *p = ' ';
+    } else if (*p < 0x20 || *p == 0x7f) {
+      *p = '?';
     }
   }
+}
+
+static void set_message(ab_error *err, const char *fmt, va_list ap) {
+  vsnprintf(err->message, sizeof(err->message), fmt, ap);
+  make_printable(err->message);
 }
 
 int ab_error_set(ab_error *err, int err_no, const char *fmt, ...) {
@@ -65,5 +74,6 @@ int ab_error_prefix(ab_error *err, const char *fmt, ...) {
   size_t n = strnlen(joined, sizeof(err->message) - 1); /* truncate to fit */
   memcpy(err->message, joined, n);
   err->message[n] = '\0';
+  make_printable(err->message);
   return -1;
 }

@@ -59,6 +59,35 @@ static void find_mp_code(const char *text, char *code, size_t code_len) {
   }
 }
 
+/* True when a token can go into "Authorization: Bearer <token>" as it is:
+ * one non-empty word of printable ASCII. Anything else could end the header
+ * line early or smuggle in another header. */
+static int is_header_safe(const char *s) {
+  if (s[0] == '\0') {
+    return 0;
+  }
+  for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    if (*p <= ' ' || *p >= 0x7f) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* True for an OAuth error code ("invalid_grant"): one word of [A-Za-z0-9_.-].
+ * Anything else from the reply is not trusted as a code. */
+static int is_oauth_code(const char *s) {
+  if (s[0] == '\0') {
+    return 0;
+  }
+  for (const char *p = s; *p != '\0'; p++) {
+    if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-') {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 int ab_maskinporten_set_error(ab_error *err, const char *client_id,
                               const ab_http_response *resp) {
   long status = resp->status;
@@ -74,7 +103,7 @@ int ab_maskinporten_set_error(ab_error *err, const char *client_id,
   cJSON_Delete(root);
   char code[24] = "";
   find_mp_code(description, code, sizeof(code));
-  if (code[0] == '\0') {
+  if (code[0] == '\0' && is_oauth_code(error)) {
     ab_json_copy_text(code, sizeof(code), error);
   }
   if (error[0] == '\0' && description[0] == '\0') {
@@ -129,7 +158,7 @@ int ab_maskinporten_request(ab_http *h, long timeout_ms, const char *token_url,
   }
   cJSON *root = cJSON_ParseWithLength(resp.body, resp.body_len);
   const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
-  if (cJSON_IsString(at) && at->valuestring[0] != '\0') {
+  if (cJSON_IsString(at) && is_header_safe(at->valuestring)) {
     out->access_token = strdup(at->valuestring);
     OPENSSL_cleanse(at->valuestring, strlen(at->valuestring));
     if (out->access_token == NULL) {
@@ -142,7 +171,7 @@ int ab_maskinporten_request(ab_http *h, long timeout_ms, const char *token_url,
     ab_json_copy_string(root, "scope", out->scope, sizeof(out->scope));
   } else {
     rc = ab_error_set_http(err, EIO, (int)resp.status, NULL,
-                           "Maskinporten token reply for client %s has no access_token",
+                           "Maskinporten token reply for client %s has no usable access_token",
                            client_id);
   }
   cJSON_Delete(root);

@@ -52,6 +52,12 @@ void abp_log(int level, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(line, sizeof(line), fmt, ap);
   va_end(ap);
+  /* Lines quote client paths: no forged lines, no terminal escapes. */
+  for (unsigned char *p = (unsigned char *) line; *p != '\0'; p++) {
+    if (*p < 0x20 || *p == 0x7f) {
+      *p = '?';
+    }
+  }
   if (abp_log_fd >= 0) {
     static const char *names[] = { "error", "notice", "info", "debug" };
     pr_log_writefile(abp_log_fd, MOD_ALTINN_BROKER_VERSION, "%s: %s",

@@ -1,0 +1,151 @@
+/* Unit tests: what the fuzz targets (tests/fuzz) found, pinned so it stays
+ * fixed. Hostile text in error messages, non-canonical mount paths, config
+ * files that never end, and OAuth error codes taken from free text. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ab_config.h"
+#include "ab_error.h"
+#include "ab_http.h"
+#include "ab_maskinporten.h"
+
+static void assert_one_printable_line(const char *s) {
+  for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++) {
+    if (*p < 0x20 || *p == 0x7f) {
+      fail_msg("control character 0x%02x in \"%s\"", *p, s);
+    }
+  }
+}
+
+/* A client's file name or a Broker `detail` quoted in a message must not
+ * forge log lines or carry terminal escape sequences. */
+static void error_messages_are_one_printable_line(void **state) {
+  (void) state;
+  ab_error err;
+  ab_error_set(&err, EINVAL, "file name \"%s\" refused", "a\nFAKE: sent ok\x1b[2J\r\x7f");
+  assert_one_printable_line(err.message);
+  assert_string_equal(err.message, "file name \"a FAKE: sent ok?[2J ?\" refused");
+  ab_error_set_http(&err, EIO, 400, "BRO-00001", "Broker refused upload: %s", "x\x01y");
+  assert_string_equal(err.message, "Broker refused upload: x?y");
+  /* The prefix is untrusted too: it usually names the path. */
+  ab_error_set(&err, EINVAL, "not valid UTF-8");
+  ab_error_prefix(&err, "/outbox/%s", "evil\nname\x1b]0;title\x07");
+  assert_one_printable_line(err.message);
+  assert_string_equal(err.message, "/outbox/evil name?]0;title?: not valid UTF-8");
+  assert_int_equal(err.err_no, EINVAL);
+}
+
+static int directive(ab_config *cfg, const char *path, ab_error *err) {
+  const char *argv[] = { path, "client=c", "resource=r", "direction=inbox" };
+  return ab_config_directive(cfg, "AltinnBrokerMount", 4, argv, "test:1", err);
+}
+
+/* Mount paths are matched against normalised client paths, so only a path
+ * in normal form is reachable; anything else is refused at startup. */
+static void mount_paths_must_be_canonical(void **state) {
+  (void) state;
+  static const char *const bad[] = {
+    "inbox", "/", "//", "/in/..", "/in/../x", "/../in", "/./in", "/in/.", "//in",
+    "/in//x", "/in\x01", "/in\x7f", "/in\nx", "",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    ab_config *cfg = ab_config_new();
+    ab_error err;
+    if (directive(cfg, bad[i], &err) == 0) {
+      fail_msg("mount path \"%s\" was accepted", bad[i]);
+    }
+    assert_int_equal(err.err_no, EINVAL);
+    assert_non_null(strstr(err.message, "test:1: AltinnBrokerMount: path must be absolute"));
+    assert_one_printable_line(err.message);
+    ab_config_free(cfg);
+  }
+  static const char *const good[][2] = {
+    { "/inbox", "/inbox" }, { "/inbox/", "/inbox" }, { "/org/in box", "/org/in box" },
+    { "/a/b/", "/a/b" }, { "/..x", "/..x" }, { "/innboks-æøå", "/innboks-æøå" },
+  };
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    ab_config *cfg = ab_config_new();
+    ab_error err;
+    if (directive(cfg, good[i][0], &err) != 0) {
+      fail_msg("mount path \"%s\" was refused: %s", good[i][0], err.message);
+    }
+    assert_string_equal(cfg->mounts[0].path, good[i][1]);
+    ab_config_free(cfg);
+  }
+}
+
+static int load_text(const char *text, ab_error *err) {
+  int fd = memfd_create("conf", MFD_CLOEXEC);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  ab_config *cfg = ab_config_new();
+  int rc = ab_config_load_file(cfg, path, err);
+  ab_config_free(cfg);
+  close(fd);
+  return rc;
+}
+
+/* "Include /dev/zero" used to read NUL lines forever. */
+static void include_of_a_device_is_refused(void **state) {
+  (void) state;
+  ab_error err;
+  assert_int_equal(load_text("Include /dev/zero\n", &err), -1);
+  assert_string_equal(err.message, "/dev/zero is not a regular file");
+  assert_int_equal(load_text("Include /tmp\n", &err), -1);
+  assert_string_equal(err.message, "/tmp is not a regular file");
+}
+
+/* The tail of an over-long line used to be read as a line of its own, so a
+ * directive hidden at its end took effect. */
+static void over_long_line_is_refused(void **state) {
+  (void) state;
+  size_t n = 9000;
+  char *text = malloc(n + 200);
+  assert_non_null(text);
+  strcpy(text, "# ");
+  memset(text + 2, 'x', n);
+  strcpy(text + 2 + n, " AltinnBrokerEnvironment production\n");
+  ab_error err;
+  assert_int_equal(load_text(text, &err), -1);
+  assert_non_null(strstr(err.message, ":1: line longer than 8190 bytes"));
+  free(text);
+}
+
+/* The OAuth `error` value becomes err->code only when it is a code. */
+static void oauth_error_code_only_from_a_code(void **state) {
+  (void) state;
+  char body[] = "{\"error\":\"not a code\\u001b[31m\"}";
+  ab_http_response resp = { .status = 400, .body = body, .body_len = sizeof(body) - 1 };
+  ab_error err;
+  ab_maskinporten_set_error(&err, "client-1", &resp);
+  assert_string_equal(err.code, "");
+  assert_one_printable_line(err.message);
+  char good[] = "{\"error\":\"invalid_grant\",\"error_description\":\"Bad\\nthing\"}";
+  resp.body = good;
+  resp.body_len = sizeof(good) - 1;
+  ab_maskinporten_set_error(&err, "client-1", &resp);
+  assert_string_equal(err.code, "invalid_grant");
+  assert_string_equal(err.message, "Maskinporten refused the grant for client client-1: Bad thing");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(error_messages_are_one_printable_line),
+    cmocka_unit_test(mount_paths_must_be_canonical),
+    cmocka_unit_test(include_of_a_device_is_refused),
+    cmocka_unit_test(over_long_line_is_refused),
+    cmocka_unit_test(oauth_error_code_only_from_a_code),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
