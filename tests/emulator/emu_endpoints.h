@@ -30,5 +30,7 @@ extern const emu_endpoint emu_ep_tokens, emu_ep_tokens_get;
 
 /* emu_seed.c */
 extern const emu_endpoint emu_ep_seed;
+/* emu_hostile.c */
+extern const emu_endpoint emu_ep_hostile, emu_ep_hostile_list;
 
 #endif

@@ -14,6 +14,7 @@
 #include "emu_endpoints.h"
 #include "emu_faults.h"
 #include "emu_tokens.h"
+#include "emu_hostile.h"
 #include "emu_problem.h"
 #include "emu_ratelimit.h"
 #include "emu_stats.h"
@@ -79,6 +80,8 @@ static const route routes[] = {
     {"_emulator/seed", &emu_ep_seed},
     {"_emulator/tokens", &emu_ep_tokens},
     {"_emulator/tokens", &emu_ep_tokens_get},
+    {"_emulator/hostile", &emu_ep_hostile},
+    {"_emulator/hostile", &emu_ep_hostile_list},
 };
 
 typedef struct conn_ctx {
@@ -108,8 +111,22 @@ void emu_reply(emu_request *r, unsigned status, const char *ctype, const char *b
 {
   if (r->resp)
     return;
+  /* Hostile rules (emu_hostile.h) rewrite replies of faultable endpoints. */
+  char hostile_ctype[128];
+  snprintf(hostile_ctype, sizeof hostile_ctype, "%s", ctype ? ctype : "");
+  size_t hostile_len = 0;
+  char *hostile = (r->ep && !(r->ep->flags & EMU_F_NOFAULT))
+                      ? emu_hostile_apply(r, &status, hostile_ctype, sizeof hostile_ctype, body,
+                                          len, &hostile_len)
+                      : NULL;
+  if (hostile) {
+    body = hostile;
+    len = hostile_len;
+    ctype = hostile_ctype[0] ? hostile_ctype : NULL;
+  }
   struct MHD_Response *resp =
       MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+  free(hostile);
   if (!resp)
     return;
   if (ctype)

@@ -18,6 +18,7 @@
 #include "emu_endpoints.h"
 #include "emu_events.h"
 #include "emu_faults.h"
+#include "emu_hostile.h"
 #include "emu_ratelimit.h"
 #include "emu_registry.h"
 #include "emu_stats.h"
@@ -115,6 +116,7 @@ static void reset_finish(emu_request *r)
   emu_ratelimit_reset();
   emu_faults_clear();
   emu_tokens_reset();
+  emu_hostile_clear();
   emu_reply_empty(r, 204);
 }
 

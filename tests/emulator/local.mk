@@ -15,6 +15,7 @@ tests_emulator_altinn_emulator_SOURCES = \
 	tests/emulator/emu_stats.c tests/emulator/emu_stats.h \
 	tests/emulator/emu_ratelimit.c tests/emulator/emu_ratelimit.h \
 	tests/emulator/emu_faults.c tests/emulator/emu_faults.h \
+	tests/emulator/emu_hostile.c tests/emulator/emu_hostile.h \
 	tests/emulator/emu_store.c tests/emulator/emu_store.h \
 	tests/emulator/emu_registry.c tests/emulator/emu_registry.h \
 	tests/emulator/emu_worker.c tests/emulator/emu_worker.h \
