@@ -7,12 +7,14 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_ITEMS 64
 
@@ -823,7 +825,9 @@ static int include(ab_config *cfg, const char *target, const char *source, int d
     globfree(&g);
     return ab_error_set(err, EIO, "%s: Include %s: cannot expand the pattern", source, target);
   }
-  qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), by_name);
+  if (g.gl_pathc > 0) {
+    qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), by_name); /* gl_pathv is NULL on no match */
+  }
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
     if (!is_backup_name(g.gl_pathv[i]) && stat(g.gl_pathv[i], &st) == 0 && S_ISREG(st.st_mode)) {
@@ -835,14 +839,19 @@ static int include(ab_config *cfg, const char *target, const char *source, int d
 }
 
 /* Reads one logical line (a trailing backslash joins the next physical
- * line, as in ProFTPD). Returns 0 at end of file; *lineno is the number of
- * the last physical line read, which is what ProFTPD reports. */
+ * line, as in ProFTPD). Returns 1 with a line, 0 at end of file, -1 when a
+ * physical line does not fit (or holds a NUL byte): its tail must never be
+ * read as a line of its own. *lineno is the number of the last physical
+ * line read, which is what ProFTPD reports. */
 static int read_logical_line(FILE *f, char *line, size_t size, int *lineno) {
   size_t len = 0;
   line[0] = '\0';
   while (fgets(line + len, (int) (size - len), f) != NULL) {
     (*lineno)++;
     len += strlen(line + len);
+    if ((len == 0 || line[len - 1] != '\n') && !feof(f)) {
+      return -1;
+    }
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
       line[--len] = '\0';
     }
@@ -858,26 +867,29 @@ static int load_file_rec(ab_config *cfg, const char *path, int depth, ab_error *
   if (depth > 8) {
     return ab_error_set(err, ELOOP, "%s: Include nested too deeply", path);
   }
-  FILE *f = fopen(path, "re");
-  if (f == NULL) {
+  /* Only regular files: a device or FIFO (Include /dev/zero, a named pipe)
+   * would never end, and O_NONBLOCK keeps opening a FIFO from blocking. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     return ab_error_set(err, errno, "cannot read %s: %s", path, strerror(errno));
   }
-  /* A device or FIFO (Include /dev/zero, /dev/stdin) would never end. */
   struct stat st;
-  if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-    fclose(f);
+  FILE *f = NULL;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (f = fdopen(fd, "r")) == NULL) {
+    close(fd);
     return ab_error_set(err, EINVAL, "%s is not a regular file", path);
   }
   char line[8192];
   int lineno = 0;
   int rc = 0;
-  while (rc == 0 && read_logical_line(f, line, sizeof(line), &lineno)) {
+  int got;
+  while (rc == 0 && (got = read_logical_line(f, line, sizeof(line), &lineno)) != 0) {
     char *words[MAX_ITEMS];
     char source[1024];
     snprintf(source, sizeof(source), "%s:%d", path, lineno);
-    if (strchr(line, '\n') == NULL && !feof(f)) {
-      /* Never read the rest of a long line as a line of its own. */
-      rc = ab_error_set(err, EINVAL, "%s: line longer than %zu bytes", source, sizeof(line) - 2);
+    if (got < 0) {
+      rc = ab_error_set(err, EINVAL, "%s: line longer than %zu bytes or with a NUL byte",
+                        source, sizeof(line) - 2);
       break;
     }
     int n = tokenize(line, words, MAX_ITEMS);

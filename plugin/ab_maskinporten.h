@@ -30,7 +30,8 @@ int ab_maskinporten_request(ab_http *h, long timeout_ms, const char *token_url,
                             ab_mp_reply *out, ab_error *err);
 
 /* Sets err from a failed token reply: code = the MP-nnn code found in
- * `error_description`, else the `error` value; message
+ * `error_description`, else the `error` value when it is one word of
+ * [A-Za-z0-9_.-] (an OAuth code, not free text); message
  * "Maskinporten refused the grant for client <id>: <error_description>"
  * (for 429/5xx "Maskinporten failed the token request ... (HTTP nnn): ...").
  * errno EACCES for 4xx, EIO for 429/5xx. Returns -1. */

@@ -35,21 +35,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ab_error_clear(&err);
   switch (data[0] % 3) {
   case 0: {
-    char *token = ab_maskinporten_request(NULL, "https://mp.invalid/token",
-                                          "11111111-1111-4111-8111-111111111111",
-                                          "a.b.c", &err);
-    if (token == NULL) {
+    ab_mp_reply reply;
+    memset(&reply, 0, sizeof(reply));
+    if (ab_maskinporten_request(NULL, 1000, "https://mp.invalid/token",
+                                "11111111-1111-4111-8111-111111111111", "a.b.c", &reply,
+                                &err) != 0) {
       fuzz_check_error(&err);
+      if (reply.access_token != NULL) {
+        abort();
+      }
     } else {
-      check_header_safe(token);
+      check_header_safe(reply.access_token);
+      fuzz_check_terminated(reply.scope, sizeof(reply.scope));
     }
-    ab_secret_free(token);
+    ab_secret_free(reply.access_token);
     break;
   }
   case 1: {
-    time_t exp = 0;
-    char *token = ab_maskinporten_exchange(NULL, "https://platform.invalid/exchange",
-                                           "mp.token.value", &exp, &err);
+    time_t exp = 0, iat = 0;
+    char *token = ab_maskinporten_exchange(NULL, 1000, "https://platform.invalid/exchange",
+                                           "mp.token.value", &exp, &iat, &err);
     if (token == NULL) {
       fuzz_check_error(&err);
     } else {
@@ -69,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(jwt, data + 3, size - 3);
     jwt[size - 3] = '\0';
     time_t exp = 0;
-    if (ab_jwt_read_exp(jwt, &exp) == 0 && exp <= 0) {
+    if (ab_jwt_read_time(jwt, "exp", &exp) == 0 && exp <= 0) {
       abort();
     }
     cJSON *claims = ab_jwt_decode_payload(jwt);

@@ -1,6 +1,6 @@
 /* fuzz_config.c - the AltinnBroker* configuration (ab_config.c), both ways
  * it is read: a whole file as the admin CLI reads it
- * (ab_config_load_file, through a memfd), and one directive at a time with
+ * (ab_config_load_file, Include lines and all), and one directive at a time with
  * ProFTPD's argv split (ab_config_directive + ab_config_finish).
  *
  * Invariants: a refused line yields an errno and a one-line printable
@@ -8,11 +8,15 @@
  * (no ".", "..", "//" or trailing '/'), no nesting, every mount resolved to
  * a client, outboxes with recipients in "0192:<9 digits>" form. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ab_config.h"
@@ -70,27 +74,115 @@ static void check_config(const ab_config *cfg) {
   }
 }
 
-/* The file way: write the input to a memfd and load it by path. Include
- * lines may name other files; they are followed as in production. */
+/* The file way follows Include lines as in production, but sandboxed: the
+ * target is linked with -Wl,--wrap for open, stat and glob, and while
+ * `sandboxed` is set those only reach "/fuzz.conf" and fixtures under
+ * "/inc/" (both mapped into a scratch directory); anything else is ENOENT.
+ * So an input can Include a directory, a pattern, itself or a FIFO, but
+ * never /proc/kmsg or a terminal that would block the fuzzer. */
+static char scratch[] = "/tmp/ab-fuzz-config.XXXXXX";
+static int sandboxed = 0;
+
+int __real_open(const char *path, int flags, ...);
+int __real_stat(const char *path, struct stat *st);
+int __real_glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *g);
+
+/* The real path for `path` inside the sandbox, or NULL when out of reach. */
+static const char *sandbox_path(const char *path, char *buf, size_t len) {
+  size_t sl = strlen(scratch);
+  if (strncmp(path, scratch, sl) == 0 && (path[sl] == '/' || path[sl] == '\0') &&
+      strstr(path, "/..") == NULL) {
+    return path; /* already mapped (a glob result) */
+  }
+  if ((strcmp(path, "/fuzz.conf") == 0 || strncmp(path, "/inc/", 5) == 0 ||
+       strcmp(path, "/inc") == 0) && strstr(path, "/..") == NULL) {
+    snprintf(buf, len, "%s%s", scratch, path);
+    return buf;
+  }
+  return NULL;
+}
+
+int __wrap_open(const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  mode_t mode = (mode_t) va_arg(ap, int);
+  va_end(ap);
+  char buf[4096];
+  if (sandboxed && (path = sandbox_path(path, buf, sizeof(buf))) == NULL) {
+    errno = ENOENT;
+    return -1;
+  }
+  return __real_open(path, flags, mode);
+}
+
+int __wrap_stat(const char *path, struct stat *st) {
+  char buf[4096];
+  if (sandboxed && (path = sandbox_path(path, buf, sizeof(buf))) == NULL) {
+    errno = ENOENT;
+    return -1;
+  }
+  return __real_stat(path, st);
+}
+
+int __wrap_glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *g) {
+  char buf[4096];
+  if (sandboxed && (pattern = sandbox_path(pattern, buf, sizeof(buf))) == NULL) {
+    memset(g, 0, sizeof(*g));
+    return GLOB_NOMATCH;
+  }
+  return __real_glob(pattern, flags, errfunc, g);
+}
+
+static void put(const char *name, const char *text) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", scratch, name);
+  FILE *f = fopen(path, "w");
+  if (f == NULL) {
+    abort();
+  }
+  fputs(text, f);
+  fclose(f);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void) argc; (void) argv;
+  char path[256];
+  if (mkdtemp(scratch) == NULL) {
+    abort();
+  }
+  snprintf(path, sizeof(path), "%s/inc", scratch);
+  mkdir(path, 0755);
+  snprintf(path, sizeof(path), "%s/inc/dir", scratch);
+  mkdir(path, 0755);
+  put("inc/client.conf", "AltinnBrokerClient c client-id=x org=999888777 key=/k kid=k\n");
+  put("inc/dir/a.conf", "AltinnBrokerEnvironment tt02\n");
+  put("inc/dir/b.conf", "AltinnBrokerMount /in client=c resource=r direction=inbox\n");
+  put("inc/dir/b.conf~", "AltinnBrokerEnvironment production\n");
+  put("inc/self.conf", "Include /inc/self.conf\n");
+  snprintf(path, sizeof(path), "%s/inc/fifo", scratch);
+  mkfifo(path, 0600);
+  return 0;
+}
+
 static void fuzz_file(const uint8_t *data, size_t size) {
-  int fd = memfd_create("fuzz-config", MFD_CLOEXEC);
-  if (fd < 0) {
+  put("fuzz.conf", "");
+  char path[256];
+  snprintf(path, sizeof(path), "%s/fuzz.conf", scratch);
+  FILE *f = fopen(path, "w");
+  if (f == NULL || (size > 0 && fwrite(data, 1, size, f) != size) || fclose(f) != 0) {
     abort();
   }
-  if (size > 0 && write(fd, data, size) != (ssize_t) size) {
-    abort();
-  }
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
   ab_config *cfg = ab_config_new();
   ab_error err;
-  if (ab_config_load_file(cfg, path, &err) == 0) {
+  sandboxed = 1;
+  int rc = ab_config_load_file(cfg, "/fuzz.conf", &err);
+  sandboxed = 0;
+  if (rc == 0) {
     check_config(cfg);
   } else {
     fuzz_check_error(&err);
   }
   ab_config_free(cfg);
-  close(fd);
 }
 
 /* The ProFTPD way: each line is one directive, words split on blanks. */

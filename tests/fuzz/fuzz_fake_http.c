@@ -76,6 +76,16 @@ int ab_http_request(ab_http *h, const char *method, const char *url,
   return fake_reply(resp, err);
 }
 
+int ab_http_request_within(ab_http *h, long timeout_ms, const char *method, const char *url,
+                           const char *const *headers, const void *body, size_t body_len,
+                           ab_http_response *resp, ab_error *err) {
+  (void) h; (void) timeout_ms; (void) method; (void) headers; (void) body; (void) body_len;
+  if (url == NULL) {
+    abort();
+  }
+  return fake_reply(resp, err);
+}
+
 int ab_http_request_fd(ab_http *h, const char *method, const char *url,
                        const char *const *headers, int fd, off_t offset, off_t length,
                        ab_http_response *resp, ab_error *err) {

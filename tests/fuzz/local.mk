@@ -4,21 +4,17 @@
 # archive; test-fuzz.sh runs each for a bounded time in `make check` (longer
 # with `make fuzz-long`). Without a libFuzzer-capable clang the test SKIPs.
 
-# The core files the targets exercise (ab_http.c and ab_auth.c are replaced
-# by tests/fuzz/fuzz_fake_http.c at link time).
-fuzz_core_c = plugin/ab_error.c plugin/ab_base64.c plugin/ab_json.c plugin/ab_jwt.c \
-	plugin/ab_problem.c plugin/ab_broker_wire.c plugin/ab_broker.c plugin/ab_maskinporten.c \
-	plugin/ab_config.c plugin/ab_names.c
-fuzz_core_h = plugin/ab_error.h plugin/ab_base64.h plugin/ab_json.h plugin/ab_jwt.h \
-	plugin/ab_problem.h plugin/ab_broker_wire.h plugin/ab_broker.h plugin/ab_broker_internal.h \
-	plugin/ab_maskinporten.h plugin/ab_config.h plugin/ab_names.h plugin/ab_http.h plugin/ab_auth.h
+# Every core source is compiled again with the fuzzer's instrumentation into
+# a private archive; ab_http.c's requests and ab_auth.c's token source are
+# replaced by tests/fuzz/fuzz_fake_http.c, linked first.
+fuzz_core = plugin/ab_error.c plugin/ab_error.h $(ab_client_sources) $(ab_core_sources)
 fuzz_srcs = tests/fuzz/fuzz_broker_reply.c tests/fuzz/fuzz_problem.c tests/fuzz/fuzz_auth_reply.c \
 	tests/fuzz/fuzz_json.c tests/fuzz/fuzz_names.c tests/fuzz/fuzz_config.c
 fuzz_common = tests/fuzz/fuzz_fake_http.c tests/fuzz/fuzz_fake_http.h
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-	-I$(top_srcdir)/plugin -I$(top_srcdir)/tests/fuzz $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
-FUZZ_LIBS = $(CJSON_LIBS) $(OPENSSL_LIBS) -lm
+	-I$(top_srcdir)/plugin -I$(top_srcdir)/tests/fuzz $(CJSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
+FUZZ_LIBS = $(CJSON_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) -lm
 
 TESTS += tests/fuzz/test-fuzz.sh
 dist_noinst_SCRIPTS += tests/fuzz/test-fuzz.sh
@@ -31,9 +27,10 @@ check_SCRIPTS = $(fuzz_bins)
 CLEANFILES += $(fuzz_bins) tests/fuzz/libabfuzz.a tests/fuzz/obj/*.o
 
 # The core, compiled again with the fuzzer's coverage instrumentation.
-tests/fuzz/libabfuzz.a: $(fuzz_core_c) $(fuzz_core_h)
+tests/fuzz/libabfuzz.a: $(fuzz_core)
 	@mkdir -p tests/fuzz/obj
-	$(AM_V_GEN)set -e; objs=; for src in $(fuzz_core_c); do \
+	$(AM_V_GEN)set -e; objs=; for src in $(fuzz_core); do \
+	  case $$src in *.c) ;; *) continue ;; esac; \
 	  obj=tests/fuzz/obj/`basename $$src .c`.o; objs="$$objs $$obj"; \
 	  $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $(top_srcdir)/$$src -o $$obj; \
 	done; rm -f $@; $(AR) rcs $@ $$objs
@@ -52,8 +49,9 @@ tests/fuzz/fuzz_json: tests/fuzz/fuzz_json.c $(fuzz_common) tests/fuzz/libabfuzz
 	$(AM_V_GEN)$(FUZZ_LINK)
 tests/fuzz/fuzz_names: tests/fuzz/fuzz_names.c $(fuzz_common) tests/fuzz/libabfuzz.a
 	$(AM_V_GEN)$(FUZZ_LINK)
+# The config target sandboxes file access (see fuzz_config.c).
 tests/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(fuzz_common) tests/fuzz/libabfuzz.a
-	$(AM_V_GEN)$(FUZZ_LINK)
+	$(AM_V_GEN)$(FUZZ_LINK) -Wl,--wrap=open,--wrap=stat,--wrap=glob
 endif
 
 # Every target for FUZZ_SECONDS (default 300) instead of make check's 10 s.

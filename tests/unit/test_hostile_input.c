@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -96,14 +97,25 @@ static int load_text(const char *text, ab_error *err) {
   return rc;
 }
 
-/* "Include /dev/zero" used to read NUL lines forever. */
+/* "Include /dev/zero" used to read NUL lines forever, a FIFO to block. */
 static void include_of_a_device_is_refused(void **state) {
   (void) state;
   ab_error err;
   assert_int_equal(load_text("Include /dev/zero\n", &err), -1);
   assert_string_equal(err.message, "/dev/zero is not a regular file");
-  assert_int_equal(load_text("Include /tmp\n", &err), -1);
-  assert_string_equal(err.message, "/tmp is not a regular file");
+  assert_int_equal(load_text("Include /dev/null\n", &err), -1);
+  assert_string_equal(err.message, "/dev/null is not a regular file");
+  /* A named pipe used to block in open() before any check. */
+  char dir[] = "/tmp/ab-test-fifo.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char fifo[64], text[128];
+  snprintf(fifo, sizeof(fifo), "%s/pipe", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  snprintf(text, sizeof(text), "Include %s\n", fifo);
+  assert_int_equal(load_text(text, &err), -1);
+  assert_non_null(strstr(err.message, "/pipe is not a regular file"));
+  unlink(fifo);
+  rmdir(dir);
 }
 
 /* The tail of an over-long line used to be read as a line of its own, so a
@@ -118,7 +130,7 @@ static void over_long_line_is_refused(void **state) {
   strcpy(text + 2 + n, " AltinnBrokerEnvironment production\n");
   ab_error err;
   assert_int_equal(load_text(text, &err), -1);
-  assert_non_null(strstr(err.message, ":1: line longer than 8190 bytes"));
+  assert_non_null(strstr(err.message, ":1: line longer than 8190 bytes or with a NUL byte"));
   free(text);
 }
 
