@@ -237,12 +237,21 @@ void ab_name_sanitize(const char *untrusted, char *out, size_t outsz) {
   if (device) {
     out[o++] = '_';
   }
+  int cut = 0;
   for (size_t i = 0; i < stem_n; i++) {
     char buf[4];
     size_t len = utf8_encode(c[i], buf);
-    if (o + len + ext_len > limit) break;   /* never cut a character in half */
+    if (o + len + ext_len > limit) {        /* never cut a character in half */
+      cut = 1;
+      break;
+    }
     memcpy(out + o, buf, len);
     o += len;
+  }
+  /* A cut can end the stem in a space or dot again ("report." when only
+   * seven bytes fit); those go, as they did at the end of the whole name. */
+  while (cut && o > (size_t) device + 1 && (out[o - 1] == ' ' || out[o - 1] == '.')) {
+    o--;
   }
   if (o + ext_len <= limit) {
     memcpy(out + o, ext, ext_len);

@@ -2,8 +2,8 @@
  *
  * Input: any bytes, used as an upload name and as a Broker file name. Invariants: whatever a Broker file name is, the name it
  * becomes in a listing is one safe path component that the upload check
- * itself would accept, not hidden, at most 200 bytes; with an id suffix it
- * stays safe. An upload name that passes the check contains no separator,
+ * itself would accept, not hidden, not an option, free of the characters
+ * Windows forbids, at most 200 bytes; with an id suffix it stays safe. An upload name that passes the check contains no separator,
  * control character or invalid UTF-8. */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,8 +16,8 @@
 static void check_listing_name(const char *name, size_t max) {
   ab_error err;
   size_t n = strlen(name);
-  if (n == 0 || n > max || name[0] == '.' || strchr(name, '/') != NULL ||
-      strchr(name, '\\') != NULL) {
+  if (n == 0 || n > max || name[0] == '.' || name[0] == '-' || name[0] == ' ' ||
+      name[n - 1] == '.' || name[n - 1] == ' ' || strpbrk(name, "/\\:*?\"<>|") != NULL) {
     fprintf(stderr, "unsafe listing name \"%s\"\n", name);
     abort();
   }
@@ -58,8 +58,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   char unique[256];
   /* Ids are GUIDs by the time they get here (ab_broker_valid_id). */
-  ab_name_with_id(safe, "0b6b4c5e-1d2a-4c3b-9e8f-123456789abc", unique, sizeof(unique));
+  ab_name_with_id(safe, "0b6b4c5e-1d2a-4c3b-9e8f-123456789abc", 8, unique, sizeof(unique));
   check_listing_name(unique, 255);
+  ab_name_with_id(safe, "0b6b4c5e-1d2a-4c3b-9e8f-123456789abc", 36, unique, sizeof(unique));
+  check_listing_name(unique, 255);
+
+  /* The comparison key: any input, any buffer size, always terminated. */
+  char key[256], tiny[8];
+  ab_name_fold(s, key, sizeof(key));
+  fuzz_check_terminated(key, sizeof(key));
+  ab_name_fold(safe, tiny, sizeof(tiny));
+  fuzz_check_terminated(tiny, sizeof(tiny));
   free(s);
   return 0;
 }
