@@ -160,6 +160,12 @@ gw_preload() {
   fi
 }
 
+# gw_proftpd ARGS...: runs proftpd in the foreground with the sanitizer
+# runtime preloaded when needed (for -t syntax checks and start-up tests).
+gw_proftpd() {
+  LD_PRELOAD="$(gw_preload)" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 proftpd "$@"
+}
+
 gw_start_emulator() {
   rm -f "$GW_DIR/log/emulator.out"
   ${GW_LAUNCH:-} "$top_builddir/tests/emulator/altinn-emulator" --config "$GW_DIR/emu/emulator.json" \

@@ -23,7 +23,7 @@ cli="$top_builddir/plugin/altinn-broker"
 check() {
   rm -f "$GW_DIR"/conf.d/*
   printf '%s\n' "$2" > "$GW_DIR/conf.d/$1"
-  proftpd -t -c "$conf" > "$work/t.out" 2>&1
+  gw_proftpd -t -c "$conf" > "$work/t.out" 2>&1
   rc=$?
   if [ $rc -ne 0 ] && grep -Eq "$3" "$work/t.out"; then
     tap_ok "proftpd -t refuses $1: $3"
@@ -50,7 +50,7 @@ check 40-groups.conf \
 # A real start refuses too (ProFTPD alone would start without the line).
 rm -f "$GW_DIR"/conf.d/*
 printf 'AltinnBrokerMount /x client=gateway resource=r direction=sideways\n' > "$GW_DIR/conf.d/bad.conf"
-timeout 10 proftpd -n -c "$conf" > "$work/start.out" 2>&1
+timeout 10 env LD_PRELOAD="$(gw_preload)" ASAN_OPTIONS=detect_leaks=0 proftpd -n -c "$conf" > "$work/start.out" 2>&1
 rc=$?
 tap_check "proftpd refuses to start (exit $rc, not killed by timeout)" test $rc -ne 0 -a $rc -ne 124
 tap_check "and says where and why" grep -q "configuration error: $GW_DIR/conf.d/bad.conf:1: AltinnBrokerMount: direction must be" "$work/start.out"
@@ -69,7 +69,7 @@ AltinnBrokerMount /b/outbox client=partner resource=demo-resource direction=outb
     recipients=0192:$GW_ORG groups=orgb
 CONF
 rm -f "$GW_DIR/conf.d/bad.conf"
-proftpd -t -c "$conf" > "$work/t.out" 2>&1
+gw_proftpd -t -c "$conf" > "$work/t.out" 2>&1
 tap_eq "a second organisation in conf.d passes proftpd -t" 0 $?
 "$cli" -c "$conf" -g orgb ls /b/outbox > "$work/cli.out" 2>&1
 tap_eq "and the CLI, acting for its group, lists its mount" 0 $?
