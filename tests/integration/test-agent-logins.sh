@@ -89,7 +89,11 @@ scan_session() {
   [ -n "$sess" ] && "$GW_PY" "$work/scan.py" "$sess" "$work/gw/emu/keys/gateway.key"
   wait $holder 2>/dev/null
 }
-if [ "$(id -u)" = 0 ]; then
+if [ "${SANITIZERS:-no}" = yes ]; then
+  # ASan maps terabytes of shadow memory; the scan cannot walk it. The
+  # normal build runs this check.
+  tap_skip "a logged-in session's memory holds no part of the private key" "not under ASan"
+elif [ "$(id -u)" = 0 ]; then
   tap_eq "a logged-in session's memory holds no part of the private key" 0 "$(scan_session)"
 else
   tap_skip "a logged-in session's memory holds no part of the private key" "needs root to read /proc/PID/mem"
@@ -121,7 +125,7 @@ if [ -n "$sock_pid" ]; then
   tap_check "and the log says the session is degraded" grep -q 'degraded: no agent' "$log"
   n=$(gw_emu GET /_emulator/state | gw_json 'len([t for t in d["transfers"] if t["fileName"]=="alone.txt" and t["status"]=="Published"])')
   tap_eq "its transfer is Published once" 1 "$n"
-  if [ "$(id -u)" = 0 ]; then
+  if [ "$(id -u)" = 0 ] && [ "${SANITIZERS:-no}" != yes ]; then
     hits=$(scan_session)
     tap_check "control: a session working alone does hold its key, and the scan finds it ($hits)" test "${hits:-0}" -gt 0
   fi
