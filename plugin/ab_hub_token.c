@@ -101,13 +101,21 @@ static char *fetch(ab_hub *h, hub_client *c, long long *ttl_ms, ab_error *err) {
 }
 
 /* The token from store st (1), absent (0) or -1 with err. A stored token
- * whose fingerprint equals `rejected` is deleted and reported absent. */
-static int from_store(ab_store *st, hub_client *c, const char *rejected, ab_error *err) {
+ * whose fingerprint equals `rejected` is deleted and reported absent. A
+ * token found in Redis is copied to the embedded store, so this node can
+ * go on with it while Redis is unreachable. */
+static int from_store(ab_hub *h, ab_store *st, hub_client *c, const char *rejected,
+                      ab_error *err) {
   char *value = NULL;
   long long ttl = 0;
   int rc = st->ops->get(st, c->key, &value, &ttl, err);
   if (rc <= 0) {
     return rc;
+  }
+  if (st != h->local && ttl > 0 && (rejected == NULL || c->value == NULL ||
+                                    strcmp(value, c->value) != 0)) {
+    ab_error ignored;
+    h->local->ops->set(h->local, c->key, value, ttl, &ignored);
   }
   if (cache_value(c, value, ttl > 0 ? ttl : 1000) < 0) {
     return 0;
@@ -126,7 +134,7 @@ static int from_store(ab_store *st, hub_client *c, const char *rejected, ab_erro
 static int refresh(ab_hub *h, ab_store *st, hub_client *c, const char *rejected, ab_error *err) {
   long long deadline = hub_mono_ms() + WAIT_FOR_HOLDER_MS;
   for (;;) {
-    int rc = from_store(st, c, rejected, err);
+    int rc = from_store(h, st, c, rejected, err);
     if (rc != 0) {
       return rc;
     }

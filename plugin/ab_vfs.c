@@ -126,12 +126,21 @@ static ab_vfs *vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx, int a
   return vfs;
 }
 
-/* Longest a Broker call waits for the rate budget before failing. */
-#define PACE_MAX_WAIT_MS 65000
+/* Longest a Broker call waits for the rate budget before failing: the
+ * budget is per minute, and a full window frees up within 61 s; a little
+ * more covers the callers that lose the race for a freed slot. */
+#define PACE_MAX_WAIT_MS 125000
+
+static long long mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int ab_vfs_pace(void *ctx, const char *endpoint, ab_error *err) {
   ab_client_session *cs = ctx;
-  long long waited = 0;
+  long long start = mono_ms();
+  int logged = 0;
   for (;;) {
     long long retry = 0;
     ab_error e2;
@@ -144,18 +153,23 @@ int ab_vfs_pace(void *ctx, const char *endpoint, ab_error *err) {
       }
       return 0;
     }
+    long long waited = mono_ms() - start;
     if (cs->pace_nowait || waited + retry > PACE_MAX_WAIT_MS) {
       return ab_error_set(err, EAGAIN, "the Broker's rate limit for %s (organisation %s) is used "
                           "up for now; try again in %lld s", endpoint, cs->cfg->org,
                           (retry + 999) / 1000);
     }
-    if (waited == 0) {
+    if (!logged) {
       ab_vfs_logf(cs->vfs, AB_LOG_INFO, "waiting %lld ms for the Broker rate budget (%s, org %s)",
                   retry, endpoint, cs->cfg->org);
+      logged = 1;
     }
-    struct timespec ts = { retry / 1000, (retry % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-    waited += retry;
+    /* ProFTPD's timers (SIGALRM) interrupt sleeps: sleep to a deadline. */
+    long long until = mono_ms() + retry;
+    for (long long left = retry; left > 0; left = until - mono_ms()) {
+      struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
+      nanosleep(&ts, NULL);
+    }
   }
 }
 

@@ -21,5 +21,8 @@ dist_noinst_SCRIPTS += tests/integration/test-auth-check.sh tests/integration/te
 dist_noinst_DATA += tests/integration/auth-env.sh
 
 # Shared state: the agent, the embedded store, Redis.
-TESTS += tests/integration/test-agent-logins.sh tests/integration/test-agent-restart.sh
-dist_noinst_SCRIPTS += tests/integration/test-agent-logins.sh tests/integration/test-agent-restart.sh
+TESTS += tests/integration/test-agent-logins.sh tests/integration/test-agent-restart.sh \
+	tests/integration/test-redis-nodes.sh
+dist_noinst_SCRIPTS += tests/integration/test-agent-logins.sh tests/integration/test-agent-restart.sh \
+	tests/integration/test-redis-nodes.sh
+dist_noinst_DATA += tests/integration/redis-env.sh

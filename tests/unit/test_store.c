@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -62,6 +63,7 @@ static void start_redis(void) {
   snprintf(port, sizeof(port), "%d", redis_port);
   redis_pid = fork();
   if (redis_pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the test */
     freopen("/dev/null", "w", stdout);
     execl(bin, bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
           "--requirepass", "test-secret", "--dir", tmpdir, (char *) NULL);
