@@ -22,7 +22,7 @@ dist_noinst_DATA += tests/integration/auth-env.sh
 
 # Shared state: the agent, the embedded store, Redis.
 TESTS += tests/integration/test-agent-logins.sh tests/integration/test-agent-restart.sh \
-	tests/integration/test-redis-nodes.sh
+	tests/integration/test-redis-nodes.sh tests/integration/test-redis-outage.sh
 dist_noinst_SCRIPTS += tests/integration/test-agent-logins.sh tests/integration/test-agent-restart.sh \
-	tests/integration/test-redis-nodes.sh
+	tests/integration/test-redis-nodes.sh tests/integration/test-redis-outage.sh
 dist_noinst_DATA += tests/integration/redis-env.sh
