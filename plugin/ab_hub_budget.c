@@ -6,11 +6,14 @@
  * 61 s rather than 60 s, so a call admitted just as the oldest leaves our
  * window cannot arrive at the Broker while that one is still in its own.
  * With Redis unreachable each node takes only its share (limit / nodes
- * last seen), so the nodes together still stay inside the limit.
+ * last seen) of a window that also holds the calls it made through Redis
+ * before (every take is recorded in the embedded store too), so a node that
+ * was busy just before the outage waits instead of starting afresh.
  */
 #include "ab_hub_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +51,11 @@ int hub_op_budget(ab_hub *h, const char *org, const char *endpoint, cJSON *reply
   int rc = h->primary->ops->rate_take(h->primary, key, limit, WINDOW_MS, &retry, err);
   if (rc >= 0) {
     hub_primary_ok(h);
+    if (rc == 1 && h->shared) {
+      long long ignored_retry;
+      ab_error ignored;
+      h->local->ops->rate_take(h->local, key, INT_MAX, WINDOW_MS, &ignored_retry, &ignored);
+    }
   } else if (hub_primary_down(h, err)) {
     pthread_mutex_lock(&h->mu);
     int nodes = h->nodes;

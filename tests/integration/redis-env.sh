@@ -42,7 +42,7 @@ redis_conf() {
   AltinnBrokerRedis          127.0.0.1:$REDIS_PORT
   AltinnBrokerRedisPassword  file:$GW_DIR/redis.pass
   AltinnBrokerRedisPrefix    gw-test:
-  AltinnBrokerRedisTimeout   300
+  AltinnBrokerRedisTimeout   1000
 </IfModule>
 CONF
 }
