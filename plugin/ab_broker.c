@@ -1,6 +1,6 @@
 /* ab_broker.c - Broker API v1 calls (see ab_broker.h).
  *
- * Every call goes through broker_call, which adds the token, turns non-2xx
+ * Every call goes through ab_broker_call, which adds the token, turns non-2xx
  * replies into ab_error via ProblemDetails, retries once with a fresh token
  * when the token itself was rejected (401 without code), and, for
  * idempotent GETs only, retries once after a short Retry-After on 429.
@@ -21,10 +21,7 @@
  * caller's decision (it gets EIO with the value in the message). */
 #define AB_RETRY_AFTER_MAX_S 5
 
-char *ab_broker_auth_header(ab_broker *b, const char *op, ab_error *err) {
-  if (b->pace != NULL && b->pace(b->pace_ctx, op, err) < 0) {
-    return NULL;
-  }
+char *ab_broker_bearer(ab_broker *b, const char *op, ab_error *err) {
   const char *token = ab_auth_token(b->auth, b->http, err);
   if (token == NULL) {
     ab_error_prefix(err, "cannot get an Altinn token for %s", op);
@@ -40,6 +37,13 @@ char *ab_broker_auth_header(ab_broker *b, const char *op, ab_error *err) {
   memcpy(hdr, prefix, sizeof(prefix) - 1);
   memcpy(hdr + sizeof(prefix) - 1, token, len - sizeof(prefix) + 1);
   return hdr;
+}
+
+char *ab_broker_auth_header(ab_broker *b, const char *op, ab_error *err) {
+  if (b->pace != NULL && b->pace(b->pace_ctx, op, err) < 0) {
+    return NULL;
+  }
+  return ab_broker_bearer(b, op, err);
 }
 
 int ab_broker_token_rejected(const ab_http_response *resp) {
@@ -70,32 +74,18 @@ static void sleep_seconds(long s) {
   }
 }
 
-typedef struct broker_request {
-  const char *op;           /* for messages: "initialize", "overview", ... */
-  const char *method;
-  const char *url;
-  const char *content_type; /* "Content-Type: ..." header or NULL */
-  int accept_json;          /* send "Accept: application/json" */
-  const void *body;         /* in-memory body, or NULL */
-  size_t body_len;
-  int fd;                   /* >= 0: stream fd[0, fd_len) as the body */
-  off_t fd_len;
-  int idempotent;           /* may retry once on a short 429 */
-} broker_request;
-
-/* Performs req. Returns 0 with a 2xx reply in resp (caller clears it), or
- * -1 with err set and resp cleared. */
-static int broker_call(ab_broker *b, const broker_request *req,
-                       ab_http_response *resp, ab_error *err) {
+int ab_broker_call(ab_broker *b, const ab_broker_req *req,
+                   ab_http_response *resp, ab_error *err) {
   int token_retry = 1;
   int rate_retry = req->idempotent;
   for (;;) {
-    char *auth = ab_broker_auth_header(b, req->op, err);
+    char *auth = req->unpaced ? ab_broker_bearer(b, req->op, err)
+                              : ab_broker_auth_header(b, req->op, err);
     if (auth == NULL) {
       memset(resp, 0, sizeof(*resp));
       return -1;
     }
-    const char *headers[4];
+    const char *headers[4 + AB_BROKER_EXTRA_HEADERS];
     size_t n = 0;
     headers[n++] = auth;
     if (req->accept_json) {
@@ -104,11 +94,14 @@ static int broker_call(ab_broker *b, const broker_request *req,
     if (req->content_type != NULL) {
       headers[n++] = req->content_type;
     }
+    for (size_t i = 0; i < AB_BROKER_EXTRA_HEADERS && req->extra_headers[i] != NULL; i++) {
+      headers[n++] = req->extra_headers[i];
+    }
     headers[n] = NULL;
     int rc;
     if (req->fd >= 0) {
-      rc = ab_http_request_fd(b->http, req->method, req->url, headers, req->fd, 0,
-                              req->fd_len, resp, err);
+      rc = ab_http_request_fd(b->http, req->method, req->url, headers, req->fd,
+                              req->fd_offset, req->fd_len, resp, err);
     } else {
       rc = ab_http_request(b->http, req->method, req->url, headers, req->body,
                            req->body_len, resp, err);
@@ -117,7 +110,7 @@ static int broker_call(ab_broker *b, const broker_request *req,
     if (rc != 0) {
       return ab_error_prefix(err, "Broker %s", req->op);
     }
-    if (resp->status >= 200 && resp->status < 300) {
+    if ((resp->status >= 200 && resp->status < 300) || req->any_status) {
       return 0;
     }
     if (token_retry && ab_broker_token_rejected(resp)) {
@@ -139,8 +132,8 @@ static int broker_call(ab_broker *b, const broker_request *req,
   }
 }
 
-static void request_init(broker_request *r, const char *op, const char *method,
-                         const char *url) {
+void ab_broker_req_init(ab_broker_req *r, const char *op, const char *method,
+                            const char *url) {
   memset(r, 0, sizeof(*r));
   r->op = op;
   r->method = method;
@@ -160,14 +153,14 @@ int ab_broker_initialize(ab_broker *b, const ab_transfer_init *in,
     free(json);
     return -1;
   }
-  broker_request req;
-  request_init(&req, "initialize", "POST", url);
+  ab_broker_req req;
+  ab_broker_req_init(&req, "initialize", "POST", url);
   req.content_type = "Content-Type: application/json";
   req.accept_json = 1;
   req.body = json;
   req.body_len = strlen(json);
   ab_http_response resp;
-  int rc = broker_call(b, &req, &resp, err);
+  int rc = ab_broker_call(b, &req, &resp, err);
   if (rc == 0) {
     rc = ab_broker_parse_id(resp.body, resp.body_len, id_out, err);
     if (rc != 0) {
@@ -189,14 +182,14 @@ int ab_broker_upload_fd(ab_broker *b, const char *id, int fd, off_t size,
   if (url == NULL) {
     return -1;
   }
-  broker_request req;
-  request_init(&req, "upload", "POST", url);
+  ab_broker_req req;
+  ab_broker_req_init(&req, "upload", "POST", url);
   req.content_type = "Content-Type: application/octet-stream";
   req.accept_json = 1;
   req.fd = fd;
   req.fd_len = size;
   ab_http_response resp;
-  int rc = broker_call(b, &req, &resp, err);
+  int rc = ab_broker_call(b, &req, &resp, err);
   ab_http_response_clear(&resp);
   free(url);
   return rc;
@@ -209,12 +202,12 @@ int ab_broker_overview(ab_broker *b, const char *id, ab_transfer *out,
   if (url == NULL) {
     return -1;
   }
-  broker_request req;
-  request_init(&req, "overview", "GET", url);
+  ab_broker_req req;
+  ab_broker_req_init(&req, "overview", "GET", url);
   req.accept_json = 1;
   req.idempotent = 1;
   ab_http_response resp;
-  int rc = broker_call(b, &req, &resp, err);
+  int rc = ab_broker_call(b, &req, &resp, err);
   if (rc == 0) {
     rc = ab_broker_parse_overview(resp.body, resp.body_len, out, err);
   }
@@ -231,12 +224,12 @@ int ab_broker_search(ab_broker *b, const ab_search *q,
   if (url == NULL) {
     return -1;
   }
-  broker_request req;
-  request_init(&req, "search", "GET", url);
+  ab_broker_req req;
+  ab_broker_req_init(&req, "search", "GET", url);
   req.accept_json = 1;
   req.idempotent = 1;
   ab_http_response resp;
-  int rc = broker_call(b, &req, &resp, err);
+  int rc = ab_broker_call(b, &req, &resp, err);
   if (rc == 0) {
     rc = ab_broker_parse_search(resp.body, resp.body_len, ids_out, n_out, err);
   }
@@ -252,11 +245,11 @@ int ab_broker_confirm(ab_broker *b, const char *id, ab_error *err) {
   }
   /* No Accept header: the endpoint produces nothing, and an Accept that
    * excludes its (absent) type would be answered with 406. */
-  broker_request req;
-  request_init(&req, "confirmdownload", "POST", url);
+  ab_broker_req req;
+  ab_broker_req_init(&req, "confirmdownload", "POST", url);
   req.content_type = "Content-Type:"; /* drop libcurl's form default: no body */
   ab_http_response resp;
-  int rc = broker_call(b, &req, &resp, err);
+  int rc = ab_broker_call(b, &req, &resp, err);
   ab_http_response_clear(&resp);
   free(url);
   return rc;
@@ -266,12 +259,12 @@ int ab_broker_request(ab_broker *b, const char *op, const char *method, const ch
                       const char *content_type, int accept_json, const void *body,
                       size_t body_len, int idempotent, ab_http_response *resp,
                       ab_error *err) {
-  broker_request req;
-  request_init(&req, op, method, url);
+  ab_broker_req req;
+  ab_broker_req_init(&req, op, method, url);
   req.content_type = content_type;
   req.accept_json = accept_json;
   req.body = body;
   req.body_len = body_len;
   req.idempotent = idempotent;
-  return broker_call(b, &req, resp, err);
+  return ab_broker_call(b, &req, resp, err);
 }

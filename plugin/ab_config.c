@@ -19,7 +19,11 @@
 #define MAX_ITEMS 64
 
 ab_config *ab_config_new(void) {
-  return calloc(1, sizeof(ab_config));
+  ab_config *cfg = calloc(1, sizeof(ab_config));
+  if (cfg != NULL) {
+    ab_upload_cfg_init(&cfg->upload);
+  }
+  return cfg;
 }
 
 static void free_list(char **items, size_t n) {
@@ -66,6 +70,7 @@ void ab_config_free(ab_config *cfg) {
     free_list(m->recipients, m->n_recipients);
     free_list(m->users, m->n_users);
     free_list(m->groups, m->n_groups);
+    ab_outbox_cfg_free(&m->outbox);
   }
   free(cfg->mounts);
   free(cfg->environment); free(cfg->platform_url); free(cfg->maskinporten_issuer);
@@ -318,6 +323,7 @@ static void free_mount(ab_mount_cfg *m) {
   free_list(m->recipients, m->n_recipients);
   free_list(m->users, m->n_users);
   free_list(m->groups, m->n_groups);
+  ab_outbox_cfg_free(&m->outbox);
 }
 
 static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
@@ -330,7 +336,7 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
   memset(&m, 0, sizeof(m));
   m.path = strdup(argv[0]);
   m.source = strdup(source ? source : "");
-  if (m.path == NULL || m.source == NULL) {
+  if (m.path == NULL || m.source == NULL || ab_outbox_cfg_init(&m.outbox) < 0) {
     free_mount(&m);
     return ab_error_set(err, ENOMEM, "out of memory");
   }
@@ -341,6 +347,7 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
                 "'.', '..', '//' or control characters, got '%s'", argv[0], NULL);
   }
   int rc = 0;
+  const char *outbox_only = NULL; /* first outbox option given, for the inbox check */
   for (int i = 1; i < argc && rc == 0; i++) {
     char key[32];
     const char *v = split_kv(argv[i], key, sizeof(key));
@@ -392,7 +399,16 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
         rc = fail(err, source, "AltinnBrokerMount: %s= names nobody%s", key, NULL);
       }
     } else {
-      rc = fail(err, source, "AltinnBrokerMount: unknown setting '%s' (known: client, resource, direction, recipients, users, groups)", key, NULL);
+      int applied = ab_outbox_cfg_option(&m.outbox, key, v, source, err);
+      if (applied < 0) {
+        rc = -1;
+      } else if (applied == 0) {
+        rc = fail(err, source, "AltinnBrokerMount: unknown setting '%s' (known: client, resource, "
+                  "direction, recipients, users, groups, and for outboxes max-size, resend, duplicates, "
+                  "duplicate-window, temp-names, recipient-dirs, sidecars, reference, receipts)", key, NULL);
+      } else if (outbox_only == NULL) {
+        outbox_only = argv[i];
+      }
     }
   }
   if (rc == 0) {
@@ -401,8 +417,12 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
                         : m.direction == 0 ? "direction" : NULL;
     if (missing != NULL) {
       rc = fail(err, source, "AltinnBrokerMount %s: missing %s=", m.path, missing);
-    } else if (m.direction == AB_OUTBOX && m.n_recipients == 0) {
-      rc = fail(err, source, "AltinnBrokerMount %s: an outbox needs recipients=0192:<org>[,...]%s", m.path, NULL);
+    } else if (m.direction == AB_OUTBOX && m.n_recipients == 0 &&
+               m.outbox.recipient_dirs == AB_RECIPIENT_DIRS_NO) {
+      rc = fail(err, source, "AltinnBrokerMount %s: an outbox needs recipients=0192:<org>[,...] "
+                "or recipient-dirs=%s", m.path, NULL);
+    } else if (m.direction == AB_INBOX && outbox_only != NULL) {
+      rc = fail(err, source, "AltinnBrokerMount %s: %s only applies to direction=outbox", m.path, outbox_only);
     } else if (m.direction == AB_INBOX && m.n_recipients > 0) {
       rc = fail(err, source, "AltinnBrokerMount %s: recipients= only applies to direction=outbox%s", m.path, NULL);
     }
@@ -526,6 +546,9 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
   }
   if (strcasecmp(directive, "AltinnBrokerMount") == 0) {
     return mount_directive(cfg, argc, argv, source, err);
+  }
+  if (strcasecmp(directive, "AltinnBrokerUpload") == 0) {
+    return ab_upload_cfg_directive(&cfg->upload, argc, argv, source, err);
   }
   if (argc != 1) {
     return fail(err, source, "%s takes exactly one argument%s", directive, NULL);

@@ -33,6 +33,8 @@
  *   AltinnBrokerMount  <path> client=<name> resource=<id> direction=outbox|inbox
  *                             [recipients=0192:<org>[,0192:<org>...]]
  *                             [users=<u1>[,<u2>...]] [groups=<g1>[,<g2>...]]
+ *                             [outbox options, see ab_config_outbox.h]
+ *   AltinnBrokerUpload [key=value...]                   (see ab_config_outbox.h)
  *
  * Who sees which mount (users=, groups=) is decided in ab_audience.h.
  */
@@ -42,6 +44,7 @@
 #include <stddef.h>
 
 #include "ab_auth.h"
+#include "ab_config_outbox.h"
 #include "ab_error.h"
 #include "ab_key.h"
 
@@ -83,6 +86,7 @@ typedef struct ab_mount_cfg {
   char **groups;         /* SFTP groups whose members see it (no users and
                           * no groups: every user sees it) */
   size_t n_groups;
+  ab_outbox_cfg outbox;  /* direction=outbox only */
   char *source;
 } ab_mount_cfg;
 
@@ -117,6 +121,7 @@ typedef struct ab_config {
   size_t n_clients;
   ab_mount_cfg *mounts;
   size_t n_mounts;
+  ab_upload_cfg upload;  /* AltinnBrokerUpload */
 } ab_config;
 
 /* Returns a new empty configuration, or NULL on OOM. */

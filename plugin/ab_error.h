@@ -17,6 +17,7 @@ typedef struct ab_error {
   int err_no;                     /* errno for the gateway (EIO, EACCES, ...) */
   int http_status;                /* HTTP status of the failing call, 0 if none */
   char code[24];                  /* "BRO-00006", "MP-200", "invalid_grant" or "" */
+  int retry_after_s;              /* Retry-After (seconds) of a 429/503 reply, 0 if none */
   char message[AB_ERROR_MSG_MAX]; /* one human-readable line, no trailing newline */
 } ab_error;
 

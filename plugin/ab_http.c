@@ -229,20 +229,31 @@ int ab_http_transport_error(ab_error *err, const char *method, const char *url,
   case CURLE_SSL_CACERT_BADFILE:
   case CURLE_SSL_ISSUER_ERROR:
   case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    return ab_error_set(err, EIO, "TLS verification of %s failed (certificate not trusted "
-                        "by the configured CA bundle or wrong host name): %s", host, detail);
+    ab_error_set(err, EIO, "TLS verification of %s failed (certificate not trusted "
+                 "by the configured CA bundle or wrong host name): %s", host, detail);
+    break;
   case CURLE_UNSUPPORTED_PROTOCOL:
-    return ab_error_set(err, EIO, "refusing %s to %s: only https:// URLs are allowed "
-                        "(tokens never travel unencrypted)", method, host);
+    ab_error_set(err, EIO, "refusing %s to %s: only https:// URLs are allowed "
+                 "(tokens never travel unencrypted)", method, host);
+    break;
   case CURLE_COULDNT_RESOLVE_HOST:
-    return ab_error_set(err, EIO, "cannot resolve host %s: %s", host, detail);
+    ab_error_set(err, EIO, "cannot resolve host %s: %s", host, detail);
+    break;
   case CURLE_COULDNT_CONNECT:
-    return ab_error_set(err, EIO, "cannot connect to %s: %s", host, detail);
+    ab_error_set(err, EIO, "cannot connect to %s: %s", host, detail);
+    break;
   case CURLE_OPERATION_TIMEDOUT:
-    return ab_error_set(err, EIO, "%s to %s timed out: %s", method, host, detail);
+    ab_error_set(err, EIO, "%s to %s timed out: %s", method, host, detail);
+    break;
   default:
-    return ab_error_set(err, EIO, "%s to %s failed: %s", method, host, detail);
+    ab_error_set(err, EIO, "%s to %s failed: %s", method, host, detail);
+    break;
   }
+  if (err != NULL) {
+    /* Lets callers tell a timeout from a refused or reset connection. */
+    snprintf(err->code, sizeof(err->code), "curl-%d", (int)rc);
+  }
+  return -1;
 }
 
 /* Buffered-body state for one request. */

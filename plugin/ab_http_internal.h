@@ -31,7 +31,8 @@ struct curl_slist *ab_http_header_list(const char *const *headers);
 void ab_http_capture_header(ab_http_response *resp, const char *line, size_t len);
 
 /* Sets err (EIO) for a libcurl failure on method url, naming the host and
- * the cause; TLS verification failures say so explicitly. Returns -1. */
+ * the cause; TLS verification failures say so explicitly. err->code is
+ * "curl-<CURLcode>" (e.g. "curl-28" for a timeout). Returns -1. */
 int ab_http_transport_error(ab_error *err, const char *method, const char *url,
                             CURLcode rc, const char *errbuf);
 

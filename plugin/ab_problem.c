@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -142,11 +143,21 @@ int ab_problem_set_error(ab_error *err, const char *op, const ab_http_response *
     snprintf(codepart, sizeof(codepart), " %s", p.code);
   }
   if (status == 429) {
-    return ab_error_set_http(err, e, (int)status, p.code,
-                             "Broker refused %s (HTTP 429%s): %s; retry after %s s",
-                             op, codepart, what,
-                             resp->retry_after[0] != '\0' ? resp->retry_after : "?");
+    ab_error_set_http(err, e, (int)status, p.code,
+                      "Broker refused %s (HTTP 429%s): %s; retry after %s s",
+                      op, codepart, what,
+                      resp->retry_after[0] != '\0' ? resp->retry_after : "?");
+  } else {
+    ab_error_set_http(err, e, (int)status, p.code, "Broker refused %s (HTTP %ld%s): %s",
+                      op, status, codepart, what);
   }
-  return ab_error_set_http(err, e, (int)status, p.code, "Broker refused %s (HTTP %ld%s): %s",
-                           op, status, codepart, what);
+  if (err != NULL && (status == 429 || status == 503)) {
+    /* delta-seconds only; an HTTP-date or junk counts as absent */
+    char *end = NULL;
+    long s = strtol(resp->retry_after, &end, 10);
+    if (resp->retry_after[0] != '\0' && *end == '\0' && s > 0 && s < 86400) {
+      err->retry_after_s = (int)s;
+    }
+  }
+  return -1;
 }

@@ -113,9 +113,16 @@ static ab_vfs *vfs_new(const ab_config *cfg, ab_log_fn log, void *log_ctx, int a
     ab_vfs_free(vfs);
     return NULL;
   }
+  vfs->journal = ab_journal_open(vfs->shared, err);
+  if (vfs->journal == NULL) {
+    ab_vfs_free(vfs);
+    return NULL;
+  }
   ab_http_options hopts = {
     .ca_pem = cfg->ca_pem, .ca_pem_len = cfg->ca_pem_len,
     .observe = ab_metrics_http, .observe_ctx = vfs->metrics,
+    .connect_timeout_ms = (long) cfg->upload.connect_timeout_ms,
+    .low_speed_timeout_s = (long) ((cfg->upload.stall_timeout_ms + 999) / 1000),
   };
   vfs->http = ab_http_new(&hopts);
   if (vfs->http == NULL) {
@@ -236,7 +243,7 @@ void ab_vfs_free(ab_vfs *vfs) {
   }
   for (size_t i = 0; i < vfs->n_mounts; i++) {
     free(vfs->mounts[i].entries);
-    free(vfs->mounts[i].sent);
+    ab_outbox_free(&vfs->mounts[i]);
   }
   for (size_t i = 0; i < vfs->n_clients; i++) {
     ab_auth_free(vfs->clients[i].auth);
@@ -248,6 +255,7 @@ void ab_vfs_free(ab_vfs *vfs) {
     ab_vfs_flush_metrics(vfs);
     ab_metrics_free(vfs->metrics);
   }
+  ab_journal_close(vfs->journal);
   ab_shared_free(vfs->shared);
   if (vfs->spool_fd >= 0) {
     close(vfs->spool_fd);
@@ -268,8 +276,9 @@ int ab_file_fd(const ab_file *f) {
   return f->fd;
 }
 
-/* Splits a path into its mount and the name below it ("" for the mount
- * itself). Only one level below a mount exists. */
+/* Splits a path into its mount and the path below it ("" for the mount
+ * itself). An inbox has one level; an outbox may have two (its "sent"
+ * and recipient directories), which ab_outbox.c sorts out. */
 static ab_mount *resolve(ab_vfs *vfs, const char *path, const char **name,
                          ab_error *err) {
   for (size_t i = 0; i < vfs->n_mounts; i++) {
@@ -281,7 +290,7 @@ static ab_mount *resolve(ab_vfs *vfs, const char *path, const char **name,
     const char *rest = path + n;
     while (*rest == '/') rest++;
     /* Trailing slashes ("/inbox/a.txt/") are not files. */
-    if (strchr(rest, '/') != NULL) {
+    if (strchr(rest, '/') != NULL && vfs->mounts[i].cfg->direction == AB_INBOX) {
       ab_error_set(err, ENOENT, "%s: no such file (%s has no subdirectories)", path, mp);
       return NULL;
     }
@@ -299,14 +308,14 @@ static int vfs_stat(ab_vfs *vfs, const char *path, ab_stat *st, ab_error *err) {
     return -1;
   }
   memset(st, 0, sizeof(*st));
+  if (m->cfg->direction == AB_OUTBOX) {
+    return ab_outbox_stat(vfs, m, name, st, err);
+  }
   if (*name == '\0') {
     st->is_dir = 1;
-    st->mode = m->cfg->direction == AB_OUTBOX ? 0755 : 0755;
+    st->mode = 0755;
     st->mtime = time(NULL);
     return 0;
-  }
-  if (m->cfg->direction == AB_OUTBOX) {
-    return ab_outbox_stat(m, name, st, err);
   }
   return ab_inbox_stat(vfs, m, name, st, err);
 }
@@ -317,17 +326,13 @@ static int vfs_open(ab_vfs *vfs, const char *path, int flags, ab_file **out, ab_
   if (m == NULL) {
     return -1;
   }
+  if (m->cfg->direction == AB_OUTBOX) {
+    return ab_outbox_open(vfs, m, name, flags, out, err);
+  }
   if (*name == '\0') {
     return ab_error_set(err, EISDIR, "%s is a directory", path);
   }
   int writing = (flags & (O_WRONLY | O_RDWR | O_APPEND | O_CREAT | O_TRUNC)) != 0;
-  if (m->cfg->direction == AB_OUTBOX) {
-    if (!writing) {
-      return ab_error_set(err, EACCES, "%s: the outbox %s is write-only; sent files cannot be read back",
-                          path, m->cfg->path);
-    }
-    return ab_outbox_open(vfs, m, name, flags, out, err);
-  }
   if (writing) {
     return ab_error_set(err, EACCES, "%s: the inbox %s is read-only; put files into an outbox",
                         path, m->cfg->path);
@@ -338,6 +343,9 @@ static int vfs_open(ab_vfs *vfs, const char *path, int flags, ab_file **out, ab_
 static ssize_t vfs_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *err) {
   if (f->writing) {
     return ab_error_set(err, EBADF, "%s was opened for writing", f->name);
+  }
+  if (f->mount->cfg->direction == AB_OUTBOX) {
+    return ab_outbox_pread(f, buf, len, off, err); /* a receipt */
   }
   return ab_inbox_pread(f, buf, len, off, err);
 }
@@ -359,7 +367,8 @@ static int vfs_fstat(ab_file *f, ab_stat *st, ab_error *err) {
 }
 
 static int vfs_close(ab_file *f, int aborted, ab_error *err) {
-  return f->writing ? ab_outbox_close(f, aborted, err) : ab_inbox_close(f, err);
+  return f->mount->cfg->direction == AB_OUTBOX ? ab_outbox_close(f, aborted, err)
+                                               : ab_inbox_close(f, err);
 }
 
 struct ab_dir {
@@ -378,7 +387,8 @@ static void vfs_closedir(ab_dir *d) {
   free(d);
 }
 
-static int dir_add(ab_dir *d, const char *name) {
+static int dir_add(void *ctx, const char *name) {
+  ab_dir *d = ctx;
   char **grown = realloc(d->names, (d->n + 1) * sizeof(char *));
   if (grown == NULL) {
     return -1;
@@ -394,7 +404,7 @@ static int vfs_opendir(ab_vfs *vfs, const char *path, ab_dir **out, ab_error *er
   if (m == NULL) {
     return -1;
   }
-  if (*name != '\0') {
+  if (*name != '\0' && m->cfg->direction == AB_INBOX) {
     return ab_error_set(err, ENOTDIR, "%s is not a directory", path);
   }
   if (m->cfg->direction == AB_INBOX && ab_inbox_refresh(vfs, m, 0, err) < 0) {
@@ -402,13 +412,18 @@ static int vfs_opendir(ab_vfs *vfs, const char *path, ab_dir **out, ab_error *er
   }
   ab_dir *d = calloc(1, sizeof(*d));
   int ok = d != NULL && dir_add(d, ".") > 0 && dir_add(d, "..") > 0;
-  if (m->cfg->direction == AB_INBOX) {
-    for (size_t i = 0; ok && i < m->n_entries; i++) {
-      ok = dir_add(d, m->entries[i].name) > 0;
+  if (!ok) {
+    vfs_closedir(d);
+    return ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (m->cfg->direction == AB_OUTBOX) {
+    if (ab_outbox_list(vfs, m, name, dir_add, d, err) < 0) {
+      vfs_closedir(d);
+      return -1;
     }
   } else {
-    for (size_t i = 0; ok && i < m->n_sent; i++) {
-      ok = dir_add(d, m->sent[i].name) > 0;
+    for (size_t i = 0; ok && i < m->n_entries; i++) {
+      ok = dir_add(d, m->entries[i].name) > 0;
     }
   }
   if (!ok) {
@@ -433,15 +448,23 @@ static int vfs_unlink(ab_vfs *vfs, const char *path, ab_error *err) {
     return ab_error_set(err, EISDIR, "%s is a directory", path);
   }
   if (m->cfg->direction == AB_OUTBOX) {
-    return ab_outbox_unlink(m, name, err);
+    return ab_outbox_unlink(vfs, m, name, err);
   }
   return ab_inbox_unlink(vfs, m, name, err);
 }
 
 static int vfs_rename(ab_vfs *vfs, const char *from, const char *to, ab_error *err) {
-  (void) vfs;
-  return ab_error_set(err, EPERM, "rename %s -> %s: renaming is not supported in Altinn Broker mounts",
-                      from, to);
+  const char *a, *b;
+  ab_mount *m = resolve(vfs, from, &a, err);
+  ab_mount *mt = m ? resolve(vfs, to, &b, err) : NULL;
+  if (m == NULL || mt == NULL) {
+    return -1;
+  }
+  if (m != mt || m->cfg->direction != AB_OUTBOX) {
+    return ab_error_set(err, EPERM, "rename %s -> %s: only a file uploaded under a temporary "
+                        "name can be renamed, within its outbox", from, to);
+  }
+  return ab_outbox_rename(vfs, m, a, b, err);
 }
 
 static const ab_vfs_methods methods = {

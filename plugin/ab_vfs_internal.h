@@ -8,6 +8,8 @@
 #include "ab_http.h"
 #include "ab_agent.h"
 #include "ab_metrics.h"
+#include "ab_journal.h"
+#include "ab_spool.h"
 #include "ab_vfs.h"
 
 /* One Broker transfer as the inbox shows it. */
@@ -18,15 +20,6 @@ typedef struct ab_inbox_entry {
   long long size;
   time_t mtime;
 } ab_inbox_entry;
-
-/* An upload this session made, so that stat/setstat right after CLOSE
- * (reput, WinSCP, `put -p`) see the file the client just wrote. */
-typedef struct ab_sent_entry {
-  char name[256];
-  char id[AB_ID_LEN];
-  long long size;
-  time_t mtime;
-} ab_sent_entry;
 
 typedef struct ab_client_session {
   const ab_client_cfg *cfg;
@@ -44,9 +37,9 @@ typedef struct ab_mount {
   ab_inbox_entry *entries;
   size_t n_entries;
   time_t listed_at;      /* 0 = never listed */
-  /* outbox */
-  ab_sent_entry *sent;
-  size_t n_sent;
+  /* outbox: this session's uploads, temporary names, sidecars, receipts
+   * (ab_outbox.c; created on first use) */
+  struct ab_outbox_state *outbox;
 } ab_mount;
 
 struct ab_vfs {
@@ -59,6 +52,7 @@ struct ab_vfs {
   size_t n_mounts;
   int spool_fd;          /* directory fd of the spool, opened before chroot */
   ab_shared *shared;     /* the agent (connected before chroot), or a hub of our own */
+  ab_journal *journal;   /* upload journal (receipts, duplicates), over shared */
   ab_log_fn log;
   void *log_ctx;
   ab_metrics *metrics;   /* this process's counts not yet handed to the agent */
@@ -69,10 +63,15 @@ struct ab_vfs {
 struct ab_file {
   ab_vfs *vfs;
   ab_mount *mount;
-  int fd;                /* spool file (upload) or placeholder (download) */
+  int fd;                /* spool file (upload), receipt text, or placeholder (download) */
   int writing;
   char name[256];
   long long size;        /* upload: highest byte written; download: Broker size */
+  /* upload */
+  ab_spool *spool;
+  char dir[16];          /* recipient directory ("" = the mount itself) */
+  int write_failed;      /* a WRITE failed: the CLOSE fails too, nothing is sent */
+  ab_error write_err;
   /* download */
   char id[AB_ID_LEN];
   ab_download *dl;
@@ -100,13 +99,20 @@ int ab_vfs_pace(void *ctx, const char *endpoint, ab_error *err);
 /* Creates an anonymous spool file (O_TMPFILE) in the spool directory. */
 int ab_spool_create(ab_vfs *vfs, ab_error *err);
 
-/* outbox (ab_outbox.c) */
-int ab_outbox_stat(ab_mount *m, const char *name, ab_stat *st, ab_error *err);
-int ab_outbox_open(ab_vfs *vfs, ab_mount *m, const char *name, int flags,
+/* outbox (ab_outbox.c). `rest` is the path below the mount: "", "NAME",
+ * "sent", "sent/NAME.json", "<org>" or "<org>/NAME". */
+int ab_outbox_stat(ab_vfs *vfs, ab_mount *m, const char *rest, ab_stat *st, ab_error *err);
+int ab_outbox_open(ab_vfs *vfs, ab_mount *m, const char *rest, int flags,
                    ab_file **out, ab_error *err);
 ssize_t ab_outbox_pwrite(ab_file *f, const void *buf, size_t len, off_t off, ab_error *err);
+ssize_t ab_outbox_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *err);
 int ab_outbox_close(ab_file *f, int aborted, ab_error *err);
-int ab_outbox_unlink(ab_mount *m, const char *name, ab_error *err);
+int ab_outbox_unlink(ab_vfs *vfs, ab_mount *m, const char *rest, ab_error *err);
+int ab_outbox_rename(ab_vfs *vfs, ab_mount *m, const char *from, const char *to, ab_error *err);
+/* Names in the directory `rest`, through add(ctx, name); 0, or -1 with err. */
+int ab_outbox_list(ab_vfs *vfs, ab_mount *m, const char *rest,
+                   int (*add)(void *ctx, const char *name), void *ctx, ab_error *err);
+void ab_outbox_free(ab_mount *m);
 
 /* inbox (ab_inbox.c) */
 int ab_inbox_refresh(ab_vfs *vfs, ab_mount *m, int force, ab_error *err);

@@ -14,4 +14,7 @@ ab_client_sources = \
 	plugin/ab_broker_wire.c plugin/ab_broker_wire.h \
 	plugin/ab_broker.c plugin/ab_broker.h plugin/ab_broker_internal.h \
 	plugin/ab_download.c \
-	plugin/ab_events.c plugin/ab_events.h
+	plugin/ab_events.c plugin/ab_events.h \
+	plugin/ab_retry.c plugin/ab_retry.h \
+	plugin/ab_tus.c plugin/ab_tus.h \
+	plugin/ab_send.c plugin/ab_send.h

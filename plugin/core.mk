@@ -4,13 +4,19 @@ ab_core_sources = \
 	plugin/ab_onboarding.c plugin/ab_onboarding.h \
 	plugin/ab_metrics.c plugin/ab_metrics.h \
 	plugin/ab_report.c \
+	plugin/ab_config_outbox.c plugin/ab_config_outbox.h \
+	plugin/ab_spool.c plugin/ab_spool.h \
 	plugin/ab_names.c plugin/ab_names.h \
 	plugin/ab_strmap.c plugin/ab_strmap.h \
 	plugin/ab_listing.c plugin/ab_listing.h \
 	plugin/ab_feed.c plugin/ab_feed.h \
 	plugin/ab_ranges.c plugin/ab_ranges.h \
 	plugin/ab_vfs.c plugin/ab_vfs.h plugin/ab_vfs_internal.h \
-	plugin/ab_outbox.c \
+	plugin/ab_addressing.c plugin/ab_addressing.h \
+	plugin/ab_journal.h plugin/ab_journal_shared.c \
+	plugin/ab_receipts.c plugin/ab_receipts.h \
+	plugin/ab_outbox.c plugin/ab_outbox_internal.h \
+	plugin/ab_outbox_commit.c plugin/ab_outbox_receipts.c \
 	plugin/ab_inbox.c
 
 # The admin CLI

@@ -28,11 +28,25 @@ typedef struct abp_dir {
 static const ab_vfs_methods *vm;
 static abp_handle *open_uploads; /* for abort marking */
 
+/* The errno to hand to ProFTPD for a core error. mod_sftp turns only a few
+ * errnos into specific SFTP statuses and texts; a size limit (EFBIG) would
+ * read "No space on filesystem", so SFTP clients get "Quota exceeded"
+ * instead. FTP replies carry strerror() and keep the precise errno. */
+static int client_errno(int err_no) {
+  if (err_no == 0) {
+    return EIO; /* errno 0 would make mod_sftp answer OK; never let that happen */
+  }
+  const char *proto = pr_session_get_protocol(0);
+  if (err_no == EFBIG && proto != NULL && strcmp(proto, "sftp") == 0) {
+    return EDQUOT;
+  }
+  return err_no;
+}
+
 static int fail(const char *op, const char *path, const ab_error *err) {
   abp_log(err->err_no == ENOENT ? AB_LOG_DEBUG : AB_LOG_ERROR, "%s %s: %s", op,
           path ? path : "", err->message);
-  /* errno 0 would make mod_sftp answer OK; never let that happen. */
-  errno = err->err_no != 0 ? err->err_no : EIO;
+  errno = client_errno(err->err_no);
   return -1;
 }
 

@@ -425,6 +425,7 @@ static conftable abp_conftab[] = {
   { "AltinnBrokerRedisPrefix",     set_altinnbroker, NULL },
   { "AltinnBrokerRedisTimeout",    set_altinnbroker, NULL },
   { "AltinnBrokerAgent",           set_altinnbroker, NULL },
+  { "AltinnBrokerUpload",          set_altinnbroker, NULL },
   { "AltinnBrokerLog",             set_altinnbroker, NULL },
   { "AltinnBrokerMetricsFile",     set_altinnbroker, NULL },
   { NULL, NULL, NULL }

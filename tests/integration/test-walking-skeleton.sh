@@ -79,7 +79,7 @@ rs=$(gw_emu GET /_emulator/state | gw_json "[r['status'] for t in d['transfers']
 tap_eq "and the Broker recorded no confirmation" Initialized "$rs"
 
 # --- An upload the Broker rejects fails the client's CLOSE -----------------
-gw_emu POST /_emulator/faults '{"endpoint":"upload","status":500,"count":1}' >/dev/null
+gw_emu POST /_emulator/faults '{"endpoint":"upload","status":403,"count":1}' >/dev/null
 head -c 100000 /dev/urandom > "$work/rejected.bin"
 printf 'put %s /outbox/rejected.bin\n' "$work/rejected.bin" > "$work/put2.batch"
 gw_sftp "$work/put2.batch" > "$work/put2.out" 2>&1

@@ -33,3 +33,12 @@ tests_unit_test_feed_LDADD = plugin/libabcore.la $(CMOCKA_LIBS) $(CJSON_LIBS)
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
 tests_unit_test_metrics_LDADD = plugin/libabcore.la $(CMOCKA_LIBS) $(CJSON_LIBS)
+
+# Outbox core: spool, upload settings, naming conventions, retries, journal and receipts.
+outbox_test_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS) $(CJSON_CFLAGS)
+outbox_test_ldadd = plugin/libabcore.la $(CMOCKA_LIBS) $(OPENSSL_LIBS)
+check_PROGRAMS += tests/unit/test_spool
+TESTS += tests/unit/test_spool
+tests_unit_test_spool_SOURCES = tests/unit/test_spool.c
+tests_unit_test_spool_CFLAGS = $(outbox_test_cflags)
+tests_unit_test_spool_LDADD = $(outbox_test_ldadd)
