@@ -49,6 +49,7 @@ static int split(const char *value, char ***out, size_t *n_out) {
 int ab_outbox_cfg_init(ab_outbox_cfg *o) {
   memset(o, 0, sizeof(*o));
   o->duplicate_window_s = 24 * 3600;
+  o->duplicates = AB_DUPLICATES_SEND;
   o->receipts = 1;
   o->reference = strdup("sftp:%u:%t:%n");
   o->temp_patterns = calloc(2, sizeof(char *));

@@ -4,7 +4,9 @@
  *   AltinnBrokerMount /outbox ... direction=outbox
  *       [max-size=<size>]                 refuse larger files before sending anything
  *       [resend=allow|refuse]             a name already sent (default allow)
- *       [duplicates=refuse|send]          same bytes to the same recipients (default refuse)
+ *       [duplicates=send|refuse]          same bytes to the same recipients within the
+ *                                         window: sent again, logged and marked in the
+ *                                         receipt (default), or refused at CLOSE
  *       [duplicate-window=<duration>]     how far back duplicates count (default 24h, 0 = off)
  *       [temp-names=<glob>[,<glob>]|none] names spooled but sent only when renamed
  *                                         (default *.filepart,.in.*.)
@@ -28,7 +30,7 @@
 #include "ab_error.h"
 
 enum { AB_RESEND_ALLOW = 0, AB_RESEND_REFUSE = 1 };
-enum { AB_DUPLICATES_REFUSE = 0, AB_DUPLICATES_SEND = 1 };
+enum { AB_DUPLICATES_SEND = 0, AB_DUPLICATES_REFUSE = 1 };
 enum { AB_RECIPIENT_DIRS_NO = 0, AB_RECIPIENT_DIRS_ANY = 1, AB_RECIPIENT_DIRS_LISTED = 2 };
 
 typedef struct ab_outbox_cfg {

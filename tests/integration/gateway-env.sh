@@ -134,7 +134,7 @@ AltinnBrokerCACertificate   $GW_DIR/emu/ca.pem
 AltinnBrokerSpoolDir        $GW_DIR/spool
 AltinnBrokerStateDir        $GW_DIR/partner-state
 AltinnBrokerClient partner client-id=22222222-2222-4222-8222-222222222222 org=$GW_PARTNER_ORG key=$GW_DIR/emu/keys/partner.key kid=partner-key-1
-AltinnBrokerMount /outbox client=partner resource=demo-resource direction=outbox recipients=0192:$GW_ORG duplicates=send
+AltinnBrokerMount /outbox client=partner resource=demo-resource direction=outbox recipients=0192:$GW_ORG
 AltinnBrokerMount /inbox  client=partner resource=demo-resource direction=inbox
 CONF
 

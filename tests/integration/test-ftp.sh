@@ -65,12 +65,12 @@ tap_check "DELE of a file never downloaded fails" test $? -ne 0
 tap_eq "and confirms nothing" Initialized "$(named unread.bin "d[0]['recipients'][0]['status']")"
 
 # --- A Broker refusal fails the STOR ------------------------------------
-gw_emu POST /_emulator/faults '{"endpoint":"upload","status":500,"count":1}' >/dev/null
+gw_emu POST /_emulator/faults '{"endpoint":"upload","status":403,"count":1}' >/dev/null
 curl -sS -v -T "$work/a.bin" "$url/outbox/refused.bin" > "$work/c6.out" 2>&1
 tap_check "curl's upload fails when the Broker refuses it" test $? -ne 0
 tap_check "the STOR reply is 550 with the Broker's reason" \
-  grep -q '^< 550-.*upload of /outbox/refused.bin failed.*HTTP 500' "$work/c6.out"
-gw_emu POST /_emulator/faults '{"endpoint":"upload","status":500,"count":1}' >/dev/null
+  grep -q '^< 550-.*upload of /outbox/refused.bin failed.*HTTP 403' "$work/c6.out"
+gw_emu POST /_emulator/faults '{"endpoint":"upload","status":403,"count":1}' >/dev/null
 lftp_run "put $work/a.bin -o /outbox/refused2.bin" > "$work/l3.out" 2>&1
 tap_check "lftp's upload fails too" test $? -ne 0
 tap_eq "nothing of either was published" 0 \
