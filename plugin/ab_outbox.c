@@ -397,12 +397,14 @@ static int keep_sidecar(ab_outbox_state *o, const char *dir, const char *name, a
 /* What CLOSE or RENAME does with a complete file named (dir, name). Takes
  * the spool (parks it, or frees it). */
 static int finish(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party, const char *name,
-                  ab_spool *spool, ab_error *err) {
+                  ab_spool *spool, int *is_transfer, char id[AB_ID_LEN], ab_error *err) {
   ab_outbox_state *o = ab_outbox_state_of(m);
   char shown[600];
   ab_outbox_display(m, dir, name, shown, sizeof(shown));
   size_t base_len;
   int rc;
+  *is_transfer = 0;
+  id[0] = '\0';
   if (ab_is_temp_name(&m->cfg->outbox, name)) {
     rc = park(o, dir, name, spool, err);
     if (rc == 0) {
@@ -417,7 +419,8 @@ static int finish(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party, 
                   shown, (int) base_len, name);
     }
   } else {
-    rc = ab_outbox_commit(vfs, m, dir, party, name, spool, err);
+    *is_transfer = 1;
+    rc = ab_outbox_commit(vfs, m, dir, party, name, spool, id, err);
   }
   ab_spool_free(spool);
   return rc;
@@ -454,17 +457,21 @@ int ab_outbox_close(ab_file *f, int aborted, ab_error *err) {
     rc = -1;
   } else {
     forget_open(m->outbox, f);
-    char party[16] = "";
-    ab_error derr;
-    if (f->dir[0] != '\0' && ab_recipient_dir(&m->cfg->outbox, f->dir, party, &derr) < 0) {
-      *err = derr;
+    char party[16] = "", id[AB_ID_LEN] = "";
+    long long size = ab_spool_size(f->spool);
+    int is_transfer = 1;
+    if (f->dir[0] != '\0' && ab_recipient_dir(&m->cfg->outbox, f->dir, party, err) < 0) {
       rc = -1;
       ab_spool_free(f->spool);
     } else {
-      rc = finish(vfs, m, f->dir, party, f->name, f->spool, err);
+      rc = finish(vfs, m, f->dir, party, f->name, f->spool, &is_transfer, id, err);
     }
     if (rc < 0) {
       ab_error_prefix(err, "upload of %s failed", shown);
+    }
+    if (is_transfer) {
+      ab_vfs_report(vfs, "upload", rc == 0 ? "ok" : "failed", m,
+                    report_name(f, shown_rel, sizeof(shown_rel)), id, size, rc == 0 ? NULL : err);
     }
   }
   free(f);
@@ -520,17 +527,28 @@ int ab_outbox_rename(ab_vfs *vfs, ab_mount *m, const char *from, const char *to,
   ab_spool *spool = pk->spool;
   drop(o->parked, &o->n_parked, (size_t) (pk - o->parked), sizeof(*pk));
   if (ab_is_temp_name(&m->cfg->outbox, b.name)) {
-    return park(o, b.dir, b.name, spool, err);
+    if (park(o, b.dir, b.name, spool, err) < 0) {
+      ab_spool_free(spool);
+      return -1;
+    }
+    return 0;
   }
   size_t base_len;
   int rc;
+  char id[AB_ID_LEN] = "";
   if (ab_is_sidecar_name(&m->cfg->outbox, b.name, &base_len)) {
     rc = keep_sidecar(o, b.dir, b.name, spool, err);
   } else {
-    rc = ab_outbox_commit(vfs, m, b.dir, b.party, b.name, spool, err);
+    rc = ab_outbox_commit(vfs, m, b.dir, b.party, b.name, spool, id, err);
+    if (rc < 0) {
+      ab_error_prefix(err, "upload of %s (renamed from %s) failed", shown_to, a.name);
+    }
+    char rel[300];
+    snprintf(rel, sizeof(rel), "%s%s%s", b.dir, b.dir[0] ? "/" : "", b.name);
+    ab_vfs_report(vfs, "upload", rc == 0 ? "ok" : "failed", m, rel, id, ab_spool_size(spool),
+                  rc == 0 ? NULL : err);
   }
   if (rc < 0) {
-    ab_error_prefix(err, "upload of %s (renamed from %s) failed", shown_to, a.name);
     ab_error saved = *err;
     if (park(o, a.dir, a.name, spool, err) < 0) {
       ab_spool_free(spool);

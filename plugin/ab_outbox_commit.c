@@ -151,11 +151,12 @@ static void remember_sent(ab_vfs *vfs, ab_mount *m, const ab_journal_entry *e) {
   ab_receipts_invalidate(m);
 }
 
-static int commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
-                  const char *name, ab_spool *spool, char id[AB_ID_LEN], ab_error *err) {
+int ab_outbox_commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
+                     const char *name, ab_spool *spool, char id[AB_ID_LEN], ab_error *err) {
   const ab_outbox_cfg *oc = &m->cfg->outbox;
   ab_outbox_state *o = ab_outbox_state_of(m);
   long long size = ab_spool_size(spool);
+  id[0] = '\0';
   char md5[33];
   if (ab_spool_md5(spool, md5, err) < 0) {
     return -1;
@@ -248,13 +249,3 @@ static int commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
   return 0;
 }
 
-int ab_outbox_commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
-                     const char *name, ab_spool *spool, ab_error *err) {
-  char id[AB_ID_LEN] = "";
-  int rc = commit(vfs, m, dir, party, name, spool, id, err);
-  char shown[300];
-  snprintf(shown, sizeof(shown), "%s%s%s", dir, dir[0] ? "/" : "", name);
-  ab_vfs_report(vfs, "upload", rc == 0 ? "ok" : "failed", m, shown, id, ab_spool_size(spool),
-                rc == 0 ? NULL : err);
-  return rc;
-}

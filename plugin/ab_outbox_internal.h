@@ -76,10 +76,10 @@ void ab_outbox_display(const ab_mount *m, const char *dir, const char *name, cha
 /* Sends the complete file in spool as `name` from directory dir (party
  * "0192:<org>" of a recipient directory, "" for the mount's recipients).
  * 0 when the Broker accepted it; -1 with err (message without the path)
- * otherwise. Either way the outcome is reported (ab_vfs_report). The
- * spool stays the caller's. */
+ * otherwise. id receives the transfer's id once one was initialized ("" if
+ * none). The spool stays the caller's. */
 int ab_outbox_commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
-                     const char *name, ab_spool *spool, ab_error *err);
+                     const char *name, ab_spool *spool, char id[AB_ID_LEN], ab_error *err);
 
 /* Whether this outbox already sent (dir, name) within the journal's
  * retention (for resend=refuse): 1 with the newest such upload in found,

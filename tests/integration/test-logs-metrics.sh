@@ -35,7 +35,8 @@ head -c 250000 /dev/urandom > "$work/ok.bin"
 printf 'put %s /outbox/ok.bin\n' "$work/ok.bin" > "$work/b1"
 gw_sftp "$work/b1" > "$work/o1" 2>&1
 tap_eq "an upload succeeds" 0 $?
-gw_emu POST /_emulator/faults '{"endpoint":"upload","status":503,"count":1}' >/dev/null
+# 403: a refusal the gateway does not retry (a lone 5xx would be).
+gw_emu POST /_emulator/faults '{"endpoint":"upload","status":403,"count":1}' >/dev/null
 printf 'put %s /outbox/refused.bin\n' "$work/ok.bin" > "$work/b2"
 gw_sftp "$work/b2" > "$work/o2" 2>&1
 tap_check "an upload the Broker refuses fails" test $? -ne 0
@@ -61,7 +62,7 @@ ml=$GW_DIR/log/altinn-broker.log
 tap_check "module log: upload ok with its fileTransferId" \
   grep -q "transfer upload ok: user=tester mount=/outbox file=\"ok.bin\" fileTransferId=$ok_id org=$GW_ORG resource=demo-resource bytes=250000" "$ml"
 tap_check "module log: the refused upload with id, cause and reason" \
-  grep -q "transfer upload failed: .*file=\"refused.bin\" fileTransferId=$refused_id .*cause=http_503 reason=\"upload of /outbox/refused.bin failed" "$ml"
+  grep -q "transfer upload failed: .*file=\"refused.bin\" fileTransferId=$refused_id .*cause=http_403 reason=\"upload of /outbox/refused.bin failed" "$ml"
 tap_check "module log: the abandoned upload, never sent" \
   grep -q "transfer upload aborted: .*file=\"abandoned.bin\" fileTransferId=- .*bytes=100000" "$ml"
 tap_check "module log: the download read whole" \
@@ -73,7 +74,7 @@ tl=$GW_DIR/log/transfers.log
 tap_check "ExtendedLog: STOR with the fileTransferId, org, resource, bytes" \
   grep -q "^tester STOR /outbox/ok.bin upload ok id=$ok_id org=$GW_ORG res=demo-resource bytes=250000 code=-" "$tl"
 tap_check "ExtendedLog: the refused STOR with its cause" \
-  grep -q "^tester STOR /outbox/refused.bin upload failed id=$refused_id .*code=http_503" "$tl"
+  grep -q "^tester STOR /outbox/refused.bin upload failed id=$refused_id .*code=http_403" "$tl"
 tap_check "ExtendedLog: the abandoned STOR" \
   grep -q "^tester STOR /outbox/abandoned.bin upload aborted id=- " "$tl"
 tap_check "ExtendedLog: RETR with the fileTransferId" \
@@ -93,13 +94,13 @@ m() { grep -F "$1" "$work/metrics.txt" | awk '{print $2}'; }
 tap_eq "one upload ok" 1 "$(m "altinn_broker_transfers_total{op=\"upload\",outcome=\"ok\",org=\"$GW_ORG\",resource=\"demo-resource\"}")"
 tap_eq "one upload failed" 1 "$(m "altinn_broker_transfers_total{op=\"upload\",outcome=\"failed\",org=\"$GW_ORG\"")"
 tap_eq "one upload aborted" 1 "$(m "altinn_broker_transfers_total{op=\"upload\",outcome=\"aborted\"")"
-tap_eq "failure cause http_503 counted" 1 "$(m "altinn_broker_transfer_failures_total{op=\"upload\",cause=\"http_503\"")"
+tap_eq "failure cause http_403 counted" 1 "$(m "altinn_broker_transfer_failures_total{op=\"upload\",cause=\"http_403\"")"
 tap_eq "bytes downloaded" 250000 "$(m "altinn_broker_transfer_bytes_total{op=\"download\"")"
 tap_eq "one confirm" 1 "$(m "altinn_broker_transfers_total{op=\"confirm\",outcome=\"ok\"")"
 tap_check "Broker latency histogram with +Inf bucket" \
   grep -q '^altinn_broker_http_request_duration_seconds_bucket{service="broker",le="+Inf"} [1-9]' "$work/metrics.txt"
-tap_check "HTTP 503 answers counted by status" \
-  grep -q '^altinn_broker_http_requests_total{service="broker",status="503"} 1$' "$work/metrics.txt"
+tap_check "HTTP 403 answers counted by status" \
+  grep -q '^altinn_broker_http_requests_total{service="broker",status="403"} 1$' "$work/metrics.txt"
 tap_check "token refreshes counted" grep -q '^altinn_broker_token_refreshes_total [1-9]' "$work/metrics.txt"
 gw_emu POST /_emulator/faults '{"endpoint":"initialize","status":429,"count":1}' >/dev/null
 printf 'put %s /outbox/after-429.bin\n' "$work/ok.bin" > "$work/b5"; gw_sftp "$work/b5" > "$work/o5" 2>&1
@@ -109,7 +110,8 @@ tap_check "a 429 from the Broker is counted" \
 prom=$GW_DIR/metrics/altinn_broker.prom
 for _ in $(seq 1 30); do grep -q 'rate_limited' "$prom" 2>/dev/null && break; sleep 0.2; done
 tap_check "the agent wrote the textfile for node_exporter" grep -q '^# TYPE altinn_broker_transfers_total counter' "$prom"
-tap_check "with the same counts" grep -q "^altinn_broker_transfers_total{op=\"upload\",outcome=\"ok\",org=\"$GW_ORG\",resource=\"demo-resource\"} 1$" "$prom"
+# after-429.bin is the second upload ok: the gateway waited out the Retry-After.
+tap_check "with the same counts" grep -q "^altinn_broker_transfers_total{op=\"upload\",outcome=\"ok\",org=\"$GW_ORG\",resource=\"demo-resource\"} 2$" "$prom"
 tap_check "and no temporary file left beside it" test "$(ls "$GW_DIR/metrics" | wc -l)" -eq 1
 "$GW_PY" - "$prom" > "$work/parse.out" 2>&1 <<'PY'
 # The text format, line by line: comments, or `name{labels} value`.
