@@ -71,6 +71,12 @@ static int is_control(const unsigned char *s, size_t len) {
   return len == 2 && s[0] == 0xC2 && s[1] < 0xA0;
 }
 
+/* Bidirectional controls: marks, embeddings, overrides, isolates. */
+static int is_bidi_control(uint32_t c) {
+  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
 int ab_name_check_upload(const char *name, ab_error *err) {
   size_t n = strlen(name);
   if (n == 0) {
@@ -92,6 +98,14 @@ int ab_name_check_upload(const char *name, ab_error *err) {
     if (is_control(p, len)) {
       return ab_error_set(err, EINVAL, "file name contains a control character at offset %zu",
                           (size_t) (p - (const unsigned char *) name));
+    }
+    uint32_t c = utf8_decode(p, len);
+    if (is_bidi_control(c) || c == 0x2028 || c == 0x2029) {
+      /* The recipient would see another name than the one sent:
+       * "invoice\u202Efdp.exe" displays as "invoiceexe.pdf". */
+      return ab_error_set(err, EINVAL, "file name contains the invisible %s U+%04X at offset %zu",
+                          is_bidi_control(c) ? "bidirectional control" : "line separator",
+                          (unsigned) c, (size_t) (p - (const unsigned char *) name));
     }
     if (*p == '/' || *p == '\\') {
       return ab_error_set(err, EINVAL, "file name may not contain '%c'", *p);

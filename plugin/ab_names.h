@@ -21,7 +21,9 @@
 #define AB_NAME_BASE_MAX 200
 
 /* Checks a name the client wants to upload under: one path component,
- * 1..255 bytes, valid UTF-8, no control characters, not "." or "..". */
+ * 1..255 bytes, valid UTF-8, no control characters, no bidirectional
+ * controls or line/paragraph separators (they make a recipient see another
+ * name than the one sent), not "." or "..". */
 int ab_name_check_upload(const char *name, ab_error *err);
 
 /* Maps an untrusted Broker file name to a safe single path component in

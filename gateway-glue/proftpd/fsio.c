@@ -99,10 +99,35 @@ static int abp_fstat(pr_fh_t *fh, int fd, struct stat *st) {
   return 0;
 }
 
+/* True while the current command copies a file across file systems:
+ * mod_sftp's RENAME/posix-rename (after our EXDEV) and copy-file, and
+ * mod_core's RNTO, all use pr_fs_copy_file(). */
+static int copying_across(void) {
+  static const char *const cmds[] = { C_RNFR, C_RNTO, "RENAME", "COPY", "SITE_COPY", "CPFR", "CPTO" };
+  const char *cmd = session.curr_cmd;
+  for (size_t i = 0; cmd != NULL && i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+    if (strcmp(cmd, cmds[i]) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int abp_open(pr_fh_t *fh, const char *path, int flags) {
   ab_error err;
   ab_file *f = NULL;
   path = absolute(fh->fh_pool, path);
+  if ((flags & O_ACCMODE) == O_RDONLY && copying_across()) {
+    /* pr_fs_copy_file() takes a failed read for the end of the file: a
+     * download that broke off would become a short copy reported as a
+     * successful move or copy. Files leave a mount only by a download of
+     * their own (get, then rm to confirm). */
+    abp_log(AB_LOG_ERROR, "%s %s: moving or copying a file out of an Altinn Broker mount "
+            "is not supported; download it (get), then remove it (rm) to confirm",
+            session.curr_cmd, path);
+    errno = EPERM;
+    return -1;
+  }
   if (vm->open(abp_vfs, path, flags, &f, &err) < 0) {
     return fail("open", path, &err);
   }

@@ -18,6 +18,7 @@
 #include "ab_error.h"
 #include "ab_http.h"
 #include "ab_maskinporten.h"
+#include "ab_names.h"
 
 static void assert_one_printable_line(const char *s) {
   for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++) {
@@ -151,6 +152,35 @@ static void oauth_error_code_only_from_a_code(void **state) {
   assert_string_equal(err.message, "Maskinporten refused the grant for client client-1: Bad thing");
 }
 
+/* A name that displays as something else is refused at upload. */
+static void upload_names_with_bidi_controls_refused(void **state) {
+  (void) state;
+  static const char *const bad[] = {
+    "invoice\xe2\x80\xae" "fdp.exe",      /* U+202E RIGHT-TO-LEFT OVERRIDE */
+    "a\xe2\x81\xa6" "b.txt",              /* U+2066 LEFT-TO-RIGHT ISOLATE */
+    "\xe2\x80\x8freport.xml",          /* U+200F RIGHT-TO-LEFT MARK */
+    "two\xe2\x80\xa8lines.txt",        /* U+2028 LINE SEPARATOR */
+    "x\xd8\x9c.txt",                    /* U+061C ARABIC LETTER MARK */
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    ab_error err;
+    if (ab_name_check_upload(bad[i], &err) == 0) {
+      fail_msg("\"%s\" was accepted", bad[i]);
+    }
+    assert_int_equal(err.err_no, EINVAL);
+    assert_non_null(strstr(err.message, "file name contains the invisible"));
+    assert_one_printable_line(err.message);
+  }
+  ab_error err;
+  assert_int_equal(ab_name_check_upload("invoice\xe2\x80\xae" "fdp.exe", &err), -1);
+  assert_string_equal(err.message,
+                      "file name contains the invisible bidirectional control U+202E at offset 7");
+  /* Look-alikes are real characters, not separators: accepted as they are. */
+  assert_int_equal(ab_name_check_upload("look\xef\xbc\x8fslash.txt", &err), 0);
+  assert_int_equal(ab_name_check_upload("\xe2\x80\xa5", &err), 0);
+  assert_int_equal(ab_name_check_upload("caf\xc3\xa9.txt", &err), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(error_messages_are_one_printable_line),
@@ -158,6 +188,7 @@ int main(void) {
     cmocka_unit_test(include_of_a_device_is_refused),
     cmocka_unit_test(over_long_line_is_refused),
     cmocka_unit_test(oauth_error_code_only_from_a_code),
+    cmocka_unit_test(upload_names_with_bidi_controls_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
