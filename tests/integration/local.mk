@@ -26,3 +26,8 @@ TESTS += tests/integration/test-agent-logins.sh tests/integration/test-agent-res
 dist_noinst_SCRIPTS += tests/integration/test-agent-logins.sh tests/integration/test-agent-restart.sh \
 	tests/integration/test-redis-nodes.sh tests/integration/test-redis-outage.sh
 dist_noinst_DATA += tests/integration/redis-env.sh
+
+# Outbox: Broker faults, real clients and their habits, receipts and conventions.
+TESTS += tests/integration/test-outbox-faults.sh
+dist_noinst_SCRIPTS += tests/integration/test-outbox-faults.sh
+dist_noinst_DATA += tests/integration/outbox-env.sh
