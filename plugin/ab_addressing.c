@@ -12,7 +12,7 @@
 
 int ab_is_temp_name(const ab_outbox_cfg *o, const char *name) {
   for (size_t i = 0; i < o->n_temp_patterns; i++) {
-    /* FNM_PERIOD off: ".in.*." must match names that start with a dot. */
+    /* FNM_PERIOD off: ".in.*" must match names that start with a dot. */
     if (fnmatch(o->temp_patterns[i], name, 0) == 0) {
       return 1;
     }

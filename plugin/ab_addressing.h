@@ -1,7 +1,7 @@
 /* ab_addressing.h - what an uploaded file is, and where it goes, from the
  * conventions a legacy client can follow with nothing but file names:
  *
- *  - temporary names (WinSCP's "*.filepart", ProFTPD's ".in.NAME.", or the
+ *  - temporary names (WinSCP's "*.filepart", ProFTPD's ".in.NAME.", lftp's ".in.NAME", or the
  *    mount's temp-names=) are only spooled; the transfer is made when the
  *    file is renamed to its final name;
  *  - a subdirectory named by an organisation number, where the mount

@@ -10,7 +10,7 @@
 
 #define MAX_LIST 64
 
-static const char *const default_temp_patterns[] = { "*.filepart", ".in.*." };
+static const char *const default_temp_patterns[] = { "*.filepart", ".in.*" };
 
 static void free_list(char **items, size_t n) {
   for (size_t i = 0; i < n; i++) {

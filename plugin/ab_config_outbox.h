@@ -9,7 +9,8 @@
  *                                         receipt (default), or refused at CLOSE
  *       [duplicate-window=<duration>]     how far back duplicates count (default 24h, 0 = off)
  *       [temp-names=<glob>[,<glob>]|none] names spooled but sent only when renamed
- *                                         (default *.filepart,.in.*.)
+ *                                         (default *.filepart,.in.* - WinSCP, ProFTPD
+ *                                         HiddenStores ".in.NAME.", lftp ".in.NAME")
  *       [recipient-dirs=no|any|<org>[,<org>]]  /outbox/<org>/NAME sends to that org
  *       [sidecars=no|yes]                 NAME.properties carries NAME's propertyList
  *       [reference=<template>]            sendersFileTransferReference (default sftp:%u:%t:%n)

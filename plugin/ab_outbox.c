@@ -497,7 +497,7 @@ int ab_outbox_rename(ab_vfs *vfs, ab_mount *m, const char *from, const char *to,
                           shown_from);
     }
     return ab_error_set(err, EPERM, "rename %s -> %s: only files uploaded under a temporary "
-                        "name (*.filepart, .in.*.) can be renamed in an outbox; sent files are "
+                        "name (*.filepart, .in.*) can be renamed in an outbox; sent files are "
                         "final", shown_from, shown_to);
   }
   if (b.kind != OB_FILE) {

@@ -24,7 +24,7 @@
 #include "ab_journal.h"
 
 /* The shortest time between two overviews of one transfer. */
-#define AB_RECEIPT_REFRESH_S 10
+#define AB_RECEIPT_REFRESH_S 5
 
 /* The receipt file name of list[i] (list newest first, as from
  * ab_journal_list). out must hold 300 bytes. */
