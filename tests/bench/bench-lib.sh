@@ -1,0 +1,101 @@
+# bench-lib.sh - helpers the benchmark phases share (sourced by bench.sh,
+# after tests/integration/gateway-env.sh). Bash: the session sampler uses
+# only builtins so that watching the server costs (almost) nothing.
+#
+# Every measurement goes into $BENCH_OUT/raw.tsv as one line
+#   phase <TAB> key <TAB> value
+# and report.py turns those lines into the tables (medians over the
+# repetitions, ratios, bars).
+
+# bench_record PHASE KEY VALUE
+bench_record() {
+  printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$BENCH_OUT/raw.tsv"
+}
+
+bench_log() {
+  printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+# bench_now_ms: wall clock in ms (CLOCK_REALTIME), as the client's at_ms.
+bench_now_ms() {
+  local t=${EPOCHREALTIME/./}
+  echo "${t:0:13}"
+}
+
+# bench_client ARGS...: our libssh client as the test user (bench_ab_client
+# is tests/bench/ab-bench-sftp in the build tree).
+bench_client() {
+  timeout "${BENCH_CLIENT_TIMEOUT:-600}" "$top_builddir/tests/bench/ab-bench-sftp" \
+    -p "$GW_SFTP_PORT" -u "$GW_USER" -i "$GW_DIR/client/id_ed25519" "$@"
+}
+
+# bench_cpu_ticks PID: utime+stime of PID in clock ticks (0 when gone).
+bench_cpu_ticks() {
+  local stat rest
+  if ! { read -r stat < "/proc/$1/stat"; } 2>/dev/null; then echo 0; return; fi
+  rest=${stat##*) }          # fields after "(comm) "
+  set -- $rest
+  echo $(( ${12} + ${13} ))   # fields 14 and 15 of stat(5)
+}
+
+# bench_session_watch OUTFILE: waits for the next session process (a new
+# child of the ProFTPD daemon) and samples it every 50 ms until it exits;
+# writes "pid=<pid> hwm_kb=<VmHWM> cpu_ticks=<utime+stime>" with the last
+# values seen. VmHWM is the kernel's own peak, so sampling only has to see
+# the process once more before it exits: the clients hold the session open
+# after their last operation for that.
+bench_session_watch() {
+  local out=$1 pid= known hwm=0 ticks=0 key val unit
+  known=" $(pgrep -P "$GW_FTPD_PID" | tr '\n' ' ') "
+  for _ in $(seq 1 400); do
+    for p in $(pgrep -P "$GW_FTPD_PID"); do
+      case $known in *" $p "*) ;; *) pid=$p; break ;; esac
+    done
+    [ -n "$pid" ] && break
+    sleep 0.025
+  done
+  if [ -z "$pid" ]; then echo "pid=0 hwm_kb=0 cpu_ticks=0" > "$out"; return; fi
+  while [ -d "/proc/$pid" ]; do
+    { while read -r key val unit; do
+        [ "$key" = "VmHWM:" ] && hwm=$val
+      done < "/proc/$pid/status"; } 2>/dev/null
+    local t; t=$(bench_cpu_ticks "$pid")
+    [ "$t" -gt 0 ] && ticks=$t
+    sleep 0.05
+  done
+  echo "pid=$pid hwm_kb=$hwm cpu_ticks=$ticks" > "$out"
+}
+
+# bench_kv KEY FILE: the value of KEY=... in the first line of FILE that has it.
+bench_kv() {
+  sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2" | head -n 1
+}
+
+# bench_state_json EXPR: evaluates EXPR over the emulator's /_emulator/state.
+bench_state() {
+  gw_emu GET /_emulator/state | gw_json "$1"
+}
+
+# bench_emu_reset: forgets every transfer, file, counter and rate-limit window.
+bench_emu_reset() {
+  gw_emu POST /_emulator/reset >/dev/null
+}
+
+# bench_restart_proftpd: a cold gateway (the emulator keeps its state).
+bench_restart_proftpd() {
+  kill "$GW_FTPD_PID" 2>/dev/null
+  wait "$GW_FTPD_PID" 2>/dev/null
+  for _ in $(seq 1 100); do
+    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$GW_SFTP_PORT " || break
+    sleep 0.05
+  done
+  gw_start_proftpd
+}
+
+# bench_make_file PATH BYTES: random bytes (kept between runs of bench.sh).
+bench_make_file() {
+  if [ ! -f "$1" ] || [ "$(stat -c %s "$1")" != "$2" ]; then
+    bench_log "generating $1 ($2 bytes)"
+    head -c "$2" /dev/urandom > "$1.tmp" && mv -f "$1.tmp" "$1"
+  fi
+}

@@ -1,0 +1,82 @@
+# phase-listing.sh - READDIR of /inbox with 100, 1,000 and 10,000 transfers
+# known, each with 20 ms added to every emulator request and Altinn's rate
+# limits on: cold (ProFTPD just restarted, first listing), warm in the same
+# session, warm in a new session (what a batch job that logs in each time
+# sees), and how long a newly published file takes to show up in a session
+# that keeps listing. Transfers are seeded through the emulator's Broker API
+# by the partner organisation (seed-transfers.py). Sourced by bench.sh.
+
+LS_LATENCY='{"endpoint":"*","latencyMs":20,"count":2000000000}'
+
+# ls_session KEY_PREFIX N TIMES: one session listing /inbox TIMES times;
+# records the first as KEY_PREFIX's first key and the rest as the second.
+ls_session() {
+  local n=$1 first=$2 rest=$3 times=$4 out="$BENCH_WORK/ls.out"
+  BENCH_CLIENT_TIMEOUT=180 bench_client ls /inbox "$times" 0 > "$out" 2>&1
+  local rc=$? i=0 ms entries
+  while read -r line; do
+    case $line in op=ls*) ;; *) continue ;; esac
+    ms=$(echo "$line" | sed -n 's/.* ms=\([0-9.]*\).*/\1/p')
+    entries=$(echo "$line" | sed -n 's/.* entries=\([0-9]*\).*/\1/p')
+    if [ $i -eq 0 ]; then bench_record listing "ls.$n.$first" "$ms"
+    else bench_record listing "ls.$n.$rest" "$ms"; fi
+    bench_record listing "ls.$n.entries" "$entries"
+    i=$((i + 1))
+  done < "$out"
+  if [ $rc -ne 0 ] || [ $i -lt "$times" ]; then
+    bench_log "FAILED listing $n (exit $rc): $(grep -v '^op=' "$out" | tail -n 2 | tr '\n' ' ')"
+    bench_record listing "ls.$n.error" 1
+  fi
+}
+
+ls_seed() {
+  "$GW_PY" "$here/seed-transfers.py" --partner-conf "$GW_DIR/partner.conf" \
+    --emulator "https://127.0.0.1:$GW_EMU_PORT" --ca "$GW_DIR/emu/ca.pem" \
+    --recipient "0192:$GW_ORG" "$@"
+}
+
+phase_listing() {
+  local sizes="100 1000 10000" known=0
+  [ "$BENCH_QUICK" = 1 ] && sizes="100 1000"
+  bench_emu_reset
+  for n in $sizes; do
+    bench_log "listing: seeding to $n transfers"
+    gw_emu POST /_emulator/faults '{"clear":true}' > /dev/null
+    # The fresh file of the last step counts among the known ones.
+    if ! ls_seed --count $((n - known)) --start "$known" --prefix seed > "$BENCH_WORK/seed.out" 2>&1; then
+      bench_log "FAILED seeding: $(tail -n 2 "$BENCH_WORK/seed.out")"
+      bench_record listing "ls.$n.error" 1
+      return 1
+    fi
+    known=$n
+    bench_restart_proftpd || return 1
+    gw_emu POST /_emulator/faults "$LS_LATENCY" > /dev/null
+    local rl0; rl0=$(bench_state 'd["rateLimited"]')
+    bench_log "listing $n: cold, then warm in the same session"
+    ls_session "$n" cold_ms warm_same_ms 3
+    bench_log "listing $n: warm, new sessions"
+    for _ in 1 2 3; do
+      ls_session "$n" warm_new_ms warm_new_ms 1
+    done
+
+    bench_log "listing $n: a newly published file"
+    local wout="$BENCH_WORK/wait.out" name="fresh$n-00000.txt"
+    BENCH_CLIENT_TIMEOUT=60 bench_client wait /inbox "$name" 30000 200 > "$wout" 2>&1 &
+    local waiter=$!
+    sleep 2
+    ls_seed --count 1 --prefix "fresh$n" --no-pause-limits > "$BENCH_WORK/seed.out" 2>&1
+    local pub; pub=$(bench_kv published_at_ms "$BENCH_WORK/seed.out")
+    wait "$waiter"
+    local at; at=$(bench_kv at_ms "$wout")
+    if [ "$(bench_kv found "$wout")" = 1 ] && [ -n "$pub" ]; then
+      bench_record listing "ls.$n.fresh_s" "$(awk -v a="$at" -v p="$pub" 'BEGIN{v=(a-p)/1000; if (v<0) v=0; printf "%.2f", v}')"
+    else
+      bench_log "FAILED listing $n: $name not listed ($(tail -n 1 "$wout"))"
+      bench_record listing "ls.$n.fresh_error" 1
+    fi
+    known=$((known + 1))
+    bench_record listing "ls.$n.rate_limited" $(( $(bench_state 'd["rateLimited"]') - rl0 ))
+  done
+  gw_emu POST /_emulator/faults '{"clear":true}' > /dev/null
+  bench_emu_reset
+}

@@ -1,0 +1,306 @@
+#!/usr/bin/python3
+"""report.py - turns the benchmark's raw.tsv into the results tables.
+
+  report.py --raw raw.tsv --out results.md [--readme README.md]
+
+raw.tsv lines are "phase<TAB>key<TAB>value" (bench-lib.sh). Repeated keys
+are repetitions; tables show medians (peaks for memory). Every bar of
+DESIGN.md gets a line "met" / "NOT met" / "not measured". Prints the
+markdown, writes it to --out and, with --readme, between the markers
+"<!-- bench:begin -->" and "<!-- bench:end -->" of that file.
+Exit status: 0 every measured bar met, 1 otherwise.
+"""
+import argparse
+import collections
+import statistics
+import sys
+
+SIZES = {"100M": "100 MB", "1G": "1 GiB", "10G": "10 GiB"}
+SIZE_BYTES = {"100M": 100e6, "1G": 2**30, "10G": 10 * 2**30}
+CLIENTS = {"sftp": "OpenSSH sftp", "libssh": "libssh client"}
+DIRS = {"up": "upload", "down": "download"}
+
+
+def load(path):
+    vals = collections.defaultdict(list)
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 3:
+                continue
+            phase, key, value = parts
+            if phase == "meta":
+                meta[key] = value
+                continue
+            try:
+                vals[key].append(float(value))
+            except ValueError:
+                pass
+    return vals, meta
+
+
+def med(vals, key):
+    v = vals.get(key)
+    return statistics.median(v) if v else None
+
+
+def fmt(x, digits=1, unit=""):
+    if x is None:
+        return "–"
+    return ("%." + str(digits) + "f%s") % (x, unit)
+
+
+class Bars:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, measured, met):
+        """met: True, False or None (not measured)."""
+        self.rows.append((name, measured, met))
+
+    def all_met(self):
+        return all(m is not False for _, _, m in self.rows)
+
+    def table(self):
+        out = ["| Bar | Measured | |", "|---|---|---|"]
+        for name, measured, met in self.rows:
+            mark = "not measured" if met is None else ("met" if met else "**NOT met**")
+            out.append("| %s | %s | %s |" % (name, measured, mark))
+        return out
+
+
+def throughput(vals, bars):
+    out = ["### Throughput (MB/s, median of the repetitions; ratio = mount / plain)", "",
+           "| Client | Direction | Size | Plain dir | Mount | Ratio | Bar ≥ 0.90 | CLOSE after last write: plain / mount (ms) | Failed runs |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    worst = {}
+    any_row = False
+    for c in CLIENTS:
+        for d in DIRS:
+            for s in ("100M", "1G"):
+                k = "tp.%s.%s.%s" % (c, d, s)
+                p, m = med(vals, k + ".plain.mbps"), med(vals, k + ".mount.mbps")
+                errors = int(sum(vals.get(k + ".plain.error", [])) + sum(vals.get(k + ".mount.error", [])))
+                if p is None and m is None and not errors:
+                    continue
+                any_row = True
+                ratio = m / p if p and m else None
+                met = ratio is not None and ratio >= 0.9 and errors == 0
+                close = ""
+                if d == "up" and c == "libssh":
+                    close = "%s / %s" % (fmt(med(vals, k + ".plain.close_ms"), 0),
+                                         fmt(med(vals, k + ".mount.close_ms"), 0))
+                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
+                    CLIENTS[c], DIRS[d], SIZES[s], fmt(p), fmt(m), fmt(ratio, 2),
+                    "met" if met else "**NOT met**", close, errors))
+                w = worst.get(d)
+                score = ratio if (ratio is not None and errors == 0) else -1
+                if w is None or score < w[0]:
+                    worst[d] = (score, "%s %s %s" % (CLIENTS[c], SIZES[s], fmt(ratio, 2)))
+    if not any_row:
+        out.append("| (not measured) | | | | | | | | |")
+    for d in DIRS:
+        if d in worst:
+            score, where = worst[d]
+            bars.add("%s throughput ≥ 0.9 × plain directory" % DIRS[d].capitalize(),
+                     "worst: " + where + ("" if score >= 0 else " (failed runs)"), score >= 0.9)
+        else:
+            bars.add("%s throughput ≥ 0.9 × plain directory" % DIRS[d].capitalize(), "–", None)
+    return out
+
+
+def cpu(vals):
+    """CPU seconds per GB by process, 1 GiB runs (the profile's first cut)."""
+    out = ["### Where the CPU goes (CPU seconds per GB moved, 1 GiB runs, median)", "",
+           "| Client | Direction | Target | ProFTPD session | Emulator | Client (+ssh) | Sum | Wall s/GB |",
+           "|---|---|---|---|---|---|---|---|"]
+    rows = 0
+    for c in CLIENTS:
+        for d in DIRS:
+            for t in ("plain", "mount"):
+                k = "tp.%s.%s.1G.%s" % (c, d, t)
+                parts = [med(vals, k + x) for x in (".session_cpu_s", ".emulator_cpu_s", ".client_cpu_s")]
+                secs = med(vals, k + ".secs")
+                if secs is None:
+                    continue
+                gb = SIZE_BYTES["1G"] / 1e9
+                per = [p / gb if p is not None else None for p in parts]
+                total = sum(p for p in per if p is not None)
+                out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    CLIENTS[c], DIRS[d], t, fmt(per[0], 2), fmt(per[1], 2), fmt(per[2], 2),
+                    fmt(total, 2), fmt(secs / gb, 2)))
+                rows += 1
+    return out if rows else []
+
+
+def memory(vals, bars):
+    out = ["### Peak RSS of the session process (VmHWM, MiB; peak over the runs)", "",
+           "| Direction | Client | Target | 100 MB | 1 GiB | 10 GiB | Growth over 100 MB |",
+           "|---|---|---|---|---|---|---|"]
+    worst = None
+    for d in DIRS:
+        for c in CLIENTS:
+            for t in ("plain", "mount"):
+                peaks = {}
+                for s in SIZES:
+                    v = vals.get("tp.%s.%s.%s.%s.hwm_kb" % (c, d, s, t), []) + \
+                        vals.get("mem.%s.%s.%s.%s.hwm_kb" % (c, d, s, t), [])
+                    v = [x for x in v if x > 0]
+                    if v:
+                        peaks[s] = max(v) / 1024.0
+                if not peaks:
+                    continue
+                growth = None
+                if "100M" in peaks and len(peaks) > 1:
+                    growth = max(peaks.values()) - peaks["100M"]
+                out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    DIRS[d], CLIENTS[c], t, fmt(peaks.get("100M")), fmt(peaks.get("1G")),
+                    fmt(peaks.get("10G")), fmt(growth, 1, " MiB")))
+                if t == "mount" and growth is not None:
+                    largest = max(peaks, key=lambda s: SIZE_BYTES[s])
+                    if worst is None or growth > worst[0]:
+                        worst = (growth, "%s %s: +%.1f MiB from 100 MB to %s" % (
+                            DIRS[d], CLIENTS[c], growth, SIZES[largest]))
+    if len(out) == 4:
+        out.append("| (not measured) | | | | | | |")
+    # Flat: growth within 4 MiB (allocator noise, TLS session buffers).
+    if worst is None:
+        bars.add("Session memory flat in file size (growth ≤ 4 MiB)", "–", None)
+    else:
+        bars.add("Session memory flat in file size (growth ≤ 4 MiB)", "worst: " + worst[1], worst[0] <= 4.0)
+    return out
+
+
+def listing(vals, bars):
+    out = ["### Inbox listing (READDIR of /inbox; 20 ms added per emulator request, Altinn's rate limits on)", "",
+           "| Transfers known | Cold (just restarted) ms | Warm, same session ms | Warm, new session ms | Entries listed | New file listed after (s) | HTTP 429s | Failed |",
+           "|---|---|---|---|---|---|---|---|"]
+    every_max, every_ok, measured = 0.0, True, False
+    fresh_max, fresh_ok, fresh_measured = 0.0, True, False
+    warm10k = None
+    for n in (100, 1000, 10000):
+        k = "ls.%d" % n
+        if not any(key.startswith(k + ".") for key in vals):
+            continue
+        measured = True
+        all_ms = vals.get(k + ".cold_ms", []) + vals.get(k + ".warm_same_ms", []) + vals.get(k + ".warm_new_ms", [])
+        errors = int(sum(vals.get(k + ".error", [])))
+        entries = vals.get(k + ".entries", [])
+        wrong = [e for e in entries if int(e) != n]
+        if all_ms:
+            every_max = max(every_max, max(all_ms))
+        if errors or wrong or not all_ms or max(all_ms) > 1000:
+            every_ok = False
+        fresh = vals.get(k + ".fresh_s", [])
+        fresh_fail = int(sum(vals.get(k + ".fresh_error", [])))
+        if fresh or fresh_fail:
+            fresh_measured = True
+            if fresh:
+                fresh_max = max(fresh_max, max(fresh))
+            if fresh_fail or (fresh and max(fresh) > 5):
+                fresh_ok = False
+        if n == 10000:
+            warm10k = med(vals, k + ".warm_new_ms")
+            if wrong or errors:
+                warm10k = None
+        entries_txt = "%d" % int(min(entries)) if entries else "–"
+        if wrong:
+            entries_txt = "**%d of %d**" % (int(min(entries)), n)
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %d |" % (
+            "{:,}".format(n), fmt(med(vals, k + ".cold_ms"), 0), fmt(med(vals, k + ".warm_same_ms"), 0),
+            fmt(med(vals, k + ".warm_new_ms"), 0), entries_txt,
+            fmt(max(fresh), 1) if fresh else ("**not listed**" if fresh_fail else "–"),
+            "%d" % int(sum(vals.get(k + ".rate_limited", []))), errors))
+    bars.add("Every READDIR ≤ 1 s, every transfer listed",
+             ("slowest %.0f ms" % every_max) + ("" if every_ok else " (or failed / incomplete)") if measured else "–",
+             every_ok if measured else None)
+    bars.add("Warm listing of 10,000 ≤ 200 ms", fmt(warm10k, 0, " ms") if warm10k is not None else "–",
+             (warm10k <= 200) if warm10k is not None else (False if "ls.10000.cold_ms" in vals or "ls.10000.error" in vals else None))
+    bars.add("New file listed ≤ 5 s after publish",
+             ("slowest %.1f s" % fresh_max) + ("" if fresh_ok else " (or never)") if fresh_measured else "–",
+             fresh_ok if fresh_measured else None)
+    if not measured:
+        out.append("| (not measured) | | | | | | | |")
+    limited = int(sum(v for key, vs in vals.items() if key.startswith("ls.") and key.endswith(".rate_limited") for v in vs))
+    bars.add("Zero HTTP 429 at Altinn's limits (listing)", "%d" % limited if measured else "–",
+             (limited == 0) if measured else None)
+    return out
+
+
+def concurrency(vals, bars):
+    sessions = int(med(vals, "cc.sessions") or 50)
+    files = int(med(vals, "cc.files") or 20)
+    out = ["### Concurrency (%d sessions × %d files of 1 MiB at once; OpenSSH sftp)" % (sessions, files), "",
+           "| Target | Emulator rate limits | Wall s | Aggregate MB/s | Ratio | Failed sessions | Published / expected | Maskinporten grants | HTTP 429s |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    plain = med(vals, "cc.plain.mbps")
+    found = False
+    for t, lim in (("plain", ""), ("mount", "off"), ("mount", "on")):
+        k = "cc.%s%s" % (t, "." + lim if lim else "")
+        if k + ".secs" not in vals and k + ".errors" not in vals:
+            continue
+        found = True
+        m = med(vals, k + ".mbps")
+        ratio = m / plain if (m and plain and t == "mount") else None
+        errors = int(max(vals.get(k + ".errors", [0])))
+        pub = med(vals, k + ".published")
+        exp = med(vals, k + ".expected")
+        grants = max(vals.get(k + ".grants", [0])) if k + ".grants" in vals else None
+        limited = max(vals.get(k + ".rate_limited", [0])) if k + ".rate_limited" in vals else None
+        out.append("| %s | %s | %s | %s | %s | %d | %s | %s | %s |" % (
+            t, {"": "–", "off": "off", "on": "on (Altinn's)"}[lim], fmt(med(vals, k + ".secs")), fmt(m),
+            fmt(ratio, 2), errors,
+            ("%d / %d" % (pub, exp)) if pub is not None and exp is not None else "–",
+            fmt(grants, 0) if grants is not None else "–", fmt(limited, 0) if limited is not None else "–"))
+        if t == "mount":
+            ok = errors == 0 and pub is not None and pub == exp
+            bars.add("%d × %d uploads, rate limits %s: all Published, zero errors" % (sessions, files, lim),
+                     "%d failed sessions, %s / %s Published" % (errors, fmt(pub, 0), fmt(exp, 0)), ok)
+            bars.add("≤ 2 Maskinporten grants per client (rate limits %s)" % lim, fmt(grants, 0), grants is not None and grants <= 2)
+            if lim == "on":
+                bars.add("Zero HTTP 429 at Altinn's limits (%d × %d uploads)" % (sessions, files), fmt(limited, 0), limited == 0)
+    if not found:
+        out.append("| (not measured) | | | | | | | | |")
+        bars.add("%d × %d uploads: all Published, zero errors" % (sessions, files), "–", None)
+        bars.add("≤ 2 Maskinporten grants per client", "–", None)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--readme")
+    a = ap.parse_args()
+    vals, meta = load(a.raw)
+    bars = Bars()
+    sections = [throughput(vals, bars), cpu(vals), memory(vals, bars), listing(vals, bars), concurrency(vals, bars)]
+    lines = ["Measured %s on %s, %s RAM, %s, kernel %s; %s." % (
+        meta.get("started", "?"), meta.get("cpu", "?"), meta.get("memory", "?"), meta.get("os", "?"),
+        meta.get("kernel", "?"), meta.get("software", "?")),
+        "Commit %s; `%s` (%s); load average %s at the start, %s at the end." % (
+        meta.get("commit", "?"), meta.get("command", "make bench"), meta.get("mode", "?"),
+        meta.get("load_start", "?"), meta.get("load_end", "?")), ""]
+    lines += bars.table() + [""]
+    for s in sections:
+        if s:
+            lines += s + [""]
+    text = "\n".join(lines)
+    with open(a.out, "w") as f:
+        f.write(text)
+    print(text)
+    if a.readme:
+        with open(a.readme) as f:
+            readme = f.read()
+        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+        i, j = readme.find(begin), readme.find(end)
+        if i < 0 or j < i:
+            sys.exit("report.py: %s has no %s ... %s markers" % (a.readme, begin, end))
+        with open(a.readme, "w") as f:
+            f.write(readme[:i + len(begin)] + "\n" + text + "\n" + readme[j:])
+    return 0 if bars.all_met() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
