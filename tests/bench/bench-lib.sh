@@ -38,6 +38,23 @@ bench_cpu_ticks() {
   echo $(( ${12} + ${13} ))   # fields 14 and 15 of stat(5)
 }
 
+# bench_cpu_total: "busy idle" jiffies of the whole machine (/proc/stat).
+bench_cpu_total() {
+  local cpu user nice system idle iowait irq softirq steal rest
+  read -r cpu user nice system idle iowait irq softirq steal rest < /proc/stat
+  echo "$((user + nice + system + irq + softirq + steal)) $((idle + iowait))"
+}
+
+# bench_daemon_children_ticks: CPU ticks of the daemon's children that are
+# running now (the agent and any helper; sessions come and go).
+bench_daemon_children_ticks() {
+  local sum=0 p
+  for p in $(pgrep -P "$GW_FTPD_PID"); do
+    sum=$((sum + $(bench_cpu_ticks "$p")))
+  done
+  echo "$sum"
+}
+
 # bench_session_watch OUTFILE: waits for the next session process (a new
 # child of the ProFTPD daemon) and samples it every 50 ms until it exits;
 # writes "pid=<pid> hwm_kb=<VmHWM> cpu_ticks=<utime+stime>" with the last

@@ -64,6 +64,9 @@ gwroot=$(mktemp -d /var/tmp/ab-bench.XXXXXX)
 chmod 755 "$gwroot"
 cleanup() {
   gw_stop
+  # The gateway's logs stay with the results (the gateway directory goes).
+  rm -rf "$BENCH_OUT/logs"
+  cp -r "$gwroot/gw/log" "$BENCH_OUT/logs" 2>/dev/null
   rm -rf "$gwroot"
   rm -f "$BENCH_WORK"/got.bin "$BENCH_WORK"/*-10G.bin
 }

@@ -18,9 +18,9 @@ ls_session() {
     case $line in op=ls*) ;; *) continue ;; esac
     ms=$(echo "$line" | sed -n 's/.* ms=\([0-9.]*\).*/\1/p')
     entries=$(echo "$line" | sed -n 's/.* entries=\([0-9]*\).*/\1/p')
-    if [ $i -eq 0 ]; then bench_record listing "ls.$n.$first" "$ms"
-    else bench_record listing "ls.$n.$rest" "$ms"; fi
-    bench_record listing "ls.$n.entries" "$entries"
+    local kind=$rest; [ $i -eq 0 ] && kind=$first
+    bench_record listing "ls.$n.$kind" "$ms"
+    bench_record listing "ls.$n.${kind%_ms}_entries" "$entries"
     i=$((i + 1))
   done < "$out"
   if [ $rc -ne 0 ] || [ $i -lt "$times" ]; then

@@ -17,7 +17,8 @@ tp_run() {
   rm -f "$w" "$out"
   bench_session_watch "$w" &
   local watcher=$!
-  local emu0; emu0=$(bench_cpu_ticks "$GW_EMU_PID")
+  local emu0 helpers0 mach0; emu0=$(bench_cpu_ticks "$GW_EMU_PID"); helpers0=$(bench_daemon_children_ticks)
+  mach0=$(bench_cpu_total)
   local rc secs close_ms=
   if [ "$client" = libssh ]; then
     local op=put; [ "$dir" = down ] && op=get
@@ -37,7 +38,8 @@ tp_run() {
     secs=$(grep -E '^[0-9]{16,}$' "$out" | awk 'NR==1{a=$1} NR==2{b=$1} END{if (b) printf "%.3f", (b-a)/1e9}')
   fi
   wait "$watcher"
-  local emu1; emu1=$(bench_cpu_ticks "$GW_EMU_PID")
+  local emu1 helpers1 mach1; emu1=$(bench_cpu_ticks "$GW_EMU_PID"); helpers1=$(bench_daemon_children_ticks)
+  mach1=$(bench_cpu_total)
   if [ $rc -ne 0 ] || [ -z "$secs" ]; then
     bench_log "FAILED $key (exit $rc): $(tail -n 3 "$out" | tr '\n' ' ')"
     bench_record throughput "$key.error" 1
@@ -55,8 +57,11 @@ tp_run() {
   bench_record throughput "$key.hwm_kb" "$(bench_kv hwm_kb "$w")"
   bench_record throughput "$key.session_cpu_s" "$(awk -v t="$(bench_kv cpu_ticks "$w")" -v h="$hz" 'BEGIN{printf "%.2f", t/h}')"
   bench_record throughput "$key.emulator_cpu_s" "$(awk -v a="$emu0" -v b="$emu1" -v h="$hz" 'BEGIN{printf "%.2f", (b-a)/h}')"
+  bench_record throughput "$key.agent_cpu_s" "$(awk -v a="$helpers0" -v b="$helpers1" -v h="$hz" 'BEGIN{v=(b-a)/h; if (v<0) v=0; printf "%.2f", v}')"
   bench_record throughput "$key.client_cpu_s" "$(awk '{printf "%.2f", $1+$2}' "$tf")"
   bench_record throughput "$key.secs" "$secs"
+  # How busy the whole machine was meanwhile (other work included).
+  bench_record throughput "$key.machine_busy_pct" "$(echo "$mach0 $mach1" | awk '{b=$3-$1; i=$4-$2; if (b+i>0) printf "%.0f", 100*b/(b+i)}')"
   return 0
 }
 
