@@ -27,6 +27,8 @@ struct ab_http {
   void (*observe)(void *ctx, const char *method, const char *url, long status,
                   double seconds);
   void *observe_ctx;
+  void (*progress)(void *ctx, long long sent, long long total);
+  void *progress_ctx;
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -81,6 +83,22 @@ void ab_http_free(ab_http *h) {
   }
   free(h->ca_pem);
   free(h);
+}
+
+void ab_http_set_progress(ab_http *h, void (*fn)(void *ctx, long long sent, long long total),
+                          void *ctx) {
+  h->progress = fn;
+  h->progress_ctx = ctx;
+}
+
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  (void) dltotal; (void) dlnow;
+  ab_http *h = userp;
+  if (ultotal > 0) {
+    h->progress(h->progress_ctx, (long long) ulnow, (long long) ultotal);
+  }
+  return 0;
 }
 
 void ab_http_response_clear(ab_http_response *resp) {
@@ -358,6 +376,11 @@ static int perform_once(ab_http *h, const char *method, const char *url,
   SET(CURLOPT_HEADERDATA, resp);
   if (timeout_ms > 0) {
     SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+  }
+  if (h->progress != NULL) {
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_XFERINFODATA, h);
+    SET(CURLOPT_NOPROGRESS, 0L);
   }
   if (src != NULL) {
     SET(CURLOPT_READFUNCTION, on_read);

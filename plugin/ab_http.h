@@ -53,6 +53,13 @@ typedef struct ab_http_response {
 ab_http *ab_http_new(const ab_http_options *opts);
 void ab_http_free(ab_http *h);
 
+/* Added for the CLI's progress display: fn is called while a request
+ * body is sent, with the bytes of this request's body sent so far and its
+ * size (several calls per request, and again from 0 for the next). NULL
+ * turns it off. */
+void ab_http_set_progress(ab_http *h, void (*fn)(void *ctx, long long sent, long long total),
+                          void *ctx);
+
 /* Frees resp->body and resets resp. */
 void ab_http_response_clear(ab_http_response *resp);
 

@@ -12,6 +12,11 @@ void ab_vfs_set_reporter(ab_vfs *vfs, ab_report_fn fn, void *ctx) {
   vfs->report_ctx = ctx;
 }
 
+void ab_vfs_set_progress(ab_vfs *vfs, void (*fn)(void *ctx, long long sent, long long total),
+                         void *ctx) {
+  ab_http_set_progress(vfs->http, fn, ctx);
+}
+
 /* The failure's cause as a short, stable token for a metrics label and a
  * log field: the service's code when it gave one, else the HTTP status,
  * else the errno's name. */

@@ -124,4 +124,9 @@ typedef void (*ab_report_fn)(void *ctx, const ab_report *r);
 /* Sets the callback that receives every ab_report (NULL: none). */
 void ab_vfs_set_reporter(ab_vfs *vfs, ab_report_fn fn, void *ctx);
 
+/* Sets a callback told how much of an upload's body went to the Broker so
+ * far (ab_http_set_progress), e.g. for a progress bar. NULL: none. */
+void ab_vfs_set_progress(ab_vfs *vfs, void (*fn)(void *ctx, long long sent, long long total),
+                         void *ctx);
+
 #endif

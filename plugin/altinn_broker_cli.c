@@ -50,6 +50,9 @@ static const struct {
   { "ls",    cli_cmd_ls,    0, "ls MOUNT                        list the files in a mount (e.g. /inbox)" },
   { "send",  cli_cmd_send,  0, "send MOUNT FILE [NAME]          send FILE through an outbox mount" },
   { "get",   cli_cmd_get,   0, "get MOUNT NAME DEST [--confirm] download NAME from an inbox; --confirm confirms it" },
+  { "status", cli_cmd_status, 0, "status FILE-TRANSFER-ID         a transfer as the Broker sees it now (status, recipients)" },
+  { "resource", cli_cmd_resource, 0, "resource show|configure RESOURCE [--client NAME] [name=value...]\n"
+    "                                  a service owner's settings for a resource (size cap, TTL, purge)" },
   { "metrics", cli_cmd_metrics, 0, "metrics                         the running gateway's counters (Prometheus text; --json)" },
 };
 

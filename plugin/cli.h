@@ -3,6 +3,8 @@
 #ifndef AB_CLI_H
 #define AB_CLI_H
 
+#include <cjson/cJSON.h>
+
 #include "ab_config.h"
 #include "ab_http.h"
 #include "ab_onboarding.h"
@@ -15,7 +17,29 @@ typedef struct cli_context {
   size_t n_groups;        /* no -u and no -g: the admin, who sees every mount */
   int verbose;            /* -v */
   int json;               /* --json: machine-readable output */
+  cJSON *reports;         /* --json: the transfers' ab_reports (cli_output.c) */
 } cli_context;
+
+/* A progress line on stderr while a long transfer runs (cli_output.c);
+ * drawn only when stderr is a terminal and --json is off. */
+typedef struct cli_progress {
+  int active, drawn;
+  const char *label;
+  long long total, done;
+  long long request_sent;  /* upload: this request's body sent so far */
+  double start, last_draw;
+} cli_progress;
+
+void cli_progress_start(cli_context *ctx, cli_progress *p, const char *label, long long total);
+void cli_progress_update(cli_progress *p, long long done);
+/* An ab_vfs_set_progress callback (ctx = the cli_progress). */
+void cli_progress_upload(void *ctx, long long sent, long long total);
+void cli_progress_end(cli_progress *p);
+
+/* Collects the session's transfer reports into ctx->reports; then
+ * cli_print_reports prints them as a JSON array when --json is on. */
+void cli_watch(cli_context *ctx, ab_vfs *vfs);
+void cli_print_reports(cli_context *ctx);
 
 /* A command: argv[0] is the command name. Returns the process exit code
  * (0 ok, 1 failed, 2 usage). */
@@ -26,6 +50,8 @@ ab_vfs *cli_open_session(cli_context *ctx);
 
 int cli_cmd_check(cli_context *ctx, int argc, char **argv);
 int cli_cmd_metrics(cli_context *ctx, int argc, char **argv);
+int cli_cmd_status(cli_context *ctx, int argc, char **argv);
+int cli_cmd_resource(cli_context *ctx, int argc, char **argv);
 
 /* Step 5 of `check` for mount m, with the client's scope set and its
  * (already authenticated) ab_auth (cli_check_events.c). */

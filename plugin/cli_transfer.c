@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,7 +19,7 @@ static char *mount_file(const char *mount, const char *name) {
   return p;
 }
 
-static int do_ls(ab_vfs *vfs, const char *mount) {
+static int do_ls(cli_context *ctx, ab_vfs *vfs, const char *mount) {
   const ab_vfs_methods *m = ab_vfs_methods_get();
   ab_error err;
   ab_dir *d;
@@ -27,20 +28,36 @@ static int do_ls(ab_vfs *vfs, const char *mount) {
     return 1;
   }
   const char *name;
+  cJSON *list = ctx->json ? cJSON_CreateArray() : NULL;
   while ((name = m->readdir(d)) != NULL) {
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
     char *path = mount_file(mount, name);
     ab_stat st;
     if (path != NULL && m->stat(vfs, path, &st, &err) == 0) {
-      printf("%12lld  %s\n", st.size, name);
+      if (list != NULL) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddNumberToObject(o, "size", (double) st.size);
+        cJSON_AddNumberToObject(o, "mtime", (double) st.mtime);
+        cJSON_AddItemToArray(list, o);
+      } else {
+        printf("%12lld  %s\n", st.size, name);
+      }
     }
     free(path);
   }
   m->closedir(d);
+  if (list != NULL) {
+    char *text = cJSON_Print(list);
+    printf("%s\n", text ? text : "[]");
+    cJSON_free(text);
+    cJSON_Delete(list);
+  }
   return 0;
 }
 
-static int do_send(ab_vfs *vfs, const char *mount, const char *file, const char *name) {
+static int do_send(cli_context *ctx, ab_vfs *vfs, const char *mount, const char *file,
+                   const char *name) {
   const ab_vfs_methods *m = ab_vfs_methods_get();
   ab_error err;
   int in = open(file, O_RDONLY | O_CLOEXEC);
@@ -63,6 +80,11 @@ static int do_send(ab_vfs *vfs, const char *mount, const char *file, const char 
   off_t off = 0;
   ssize_t n;
   int rc = 0;
+  struct stat st;
+  cli_progress progress;
+  cli_progress_start(ctx, &progress, name, fstat(in, &st) == 0 ? (long long) st.st_size : 0);
+  /* The bytes go to the Broker when the file is closed (as over SFTP). */
+  ab_vfs_set_progress(vfs, cli_progress_upload, &progress);
   while ((n = read(in, buf, sizeof(buf))) > 0) {
     if (m->pwrite(f, buf, (size_t) n, off, &err) < 0) {
       fprintf(stderr, "altinn-broker: send %s: %s\n", path, err.message);
@@ -77,15 +99,19 @@ static int do_send(ab_vfs *vfs, const char *mount, const char *file, const char 
   }
   close(in);
   if (m->close(f, rc != 0, &err) < 0) {
+    cli_progress_end(&progress);
     fprintf(stderr, "altinn-broker: %s\n", err.message);
     rc = 1;
+  } else {
+    cli_progress_end(&progress);
   }
+  ab_vfs_set_progress(vfs, NULL, NULL);
   free(path);
   return rc;
 }
 
-static int do_get(ab_vfs *vfs, const char *mount, const char *name, const char *dest,
-                  int confirm) {
+static int do_get(cli_context *ctx, ab_vfs *vfs, const char *mount, const char *name,
+                  const char *dest, int confirm) {
   const ab_vfs_methods *m = ab_vfs_methods_get();
   ab_error err;
   char *path = mount_file(mount, name);
@@ -106,6 +132,9 @@ static int do_get(ab_vfs *vfs, const char *mount, const char *name, const char *
   off_t off = 0;
   ssize_t n;
   int rc = 0;
+  ab_stat st;
+  cli_progress progress;
+  cli_progress_start(ctx, &progress, name, m->fstat(f, &st, &err) == 0 ? st.size : 0);
   while ((n = m->pread(f, buf, sizeof(buf), off, &err)) > 0) {
     if (write(out, buf, (size_t) n) != n) {
       fprintf(stderr, "altinn-broker: writing %s: %s\n", dest, strerror(errno));
@@ -113,7 +142,9 @@ static int do_get(ab_vfs *vfs, const char *mount, const char *name, const char *
       break;
     }
     off += n;
+    cli_progress_update(&progress, off);
   }
+  cli_progress_end(&progress);
   if (n < 0) {
     fprintf(stderr, "altinn-broker: get %s: %s\n", path, err.message);
     rc = 1;
@@ -134,7 +165,7 @@ int cli_cmd_ls(cli_context *ctx, int argc, char **argv) {
     return 2;
   }
   ab_vfs *vfs = cli_open_session(ctx);
-  int rc = vfs ? do_ls(vfs, argv[1]) : 1;
+  int rc = vfs ? do_ls(ctx, vfs, argv[1]) : 1;
   ab_vfs_free(vfs);
   return rc;
 }
@@ -145,8 +176,12 @@ int cli_cmd_send(cli_context *ctx, int argc, char **argv) {
     return 2;
   }
   ab_vfs *vfs = cli_open_session(ctx);
-  int rc = vfs ? do_send(vfs, argv[1], argv[2], argc == 4 ? argv[3] : NULL) : 1;
+  if (vfs != NULL) {
+    cli_watch(ctx, vfs);
+  }
+  int rc = vfs ? do_send(ctx, vfs, argv[1], argv[2], argc == 4 ? argv[3] : NULL) : 1;
   ab_vfs_free(vfs);
+  cli_print_reports(ctx);
   return rc;
 }
 
@@ -157,7 +192,11 @@ int cli_cmd_get(cli_context *ctx, int argc, char **argv) {
     return 2;
   }
   ab_vfs *vfs = cli_open_session(ctx);
-  int rc = vfs ? do_get(vfs, argv[1], argv[2], argv[3], confirm) : 1;
+  if (vfs != NULL) {
+    cli_watch(ctx, vfs);
+  }
+  int rc = vfs ? do_get(ctx, vfs, argv[1], argv[2], argv[3], confirm) : 1;
   ab_vfs_free(vfs);
+  cli_print_reports(ctx);
   return rc;
 }

@@ -6,6 +6,8 @@ ab_core_sources = \
 	plugin/ab_report.c \
 	plugin/ab_config_outbox.c plugin/ab_config_outbox.h \
 	plugin/ab_spool.c plugin/ab_spool.h \
+	plugin/ab_status.c plugin/ab_status.h \
+	plugin/ab_resource.c plugin/ab_resource.h \
 	plugin/ab_names.c plugin/ab_names.h \
 	plugin/ab_strmap.c plugin/ab_strmap.h \
 	plugin/ab_listing.c plugin/ab_listing.h \
@@ -23,6 +25,7 @@ ab_core_sources = \
 bin_PROGRAMS += plugin/altinn-broker
 plugin_altinn_broker_SOURCES = plugin/altinn_broker_cli.c plugin/cli.h \
 	plugin/cli_check.c plugin/cli_check_events.c plugin/cli_transfer.c \
-	plugin/cli_metrics.c
+	plugin/cli_metrics.c plugin/cli_status.c plugin/cli_resource.c \
+	plugin/cli_output.c
 plugin_altinn_broker_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
 plugin_altinn_broker_LDADD = plugin/libabcore.la
