@@ -100,11 +100,13 @@ static int parse(ab_mount *m, const char *rest, ob_path *p, ab_error *err) {
     snprintf(p->name, sizeof(p->name), "%s", name);
     return 0;
   }
-  if (slash == NULL) {
+  int org_like = len == 9 && strspn(first, "0123456789") == 9;
+  if (slash == NULL && (o->recipient_dirs == AB_RECIPIENT_DIRS_NO || !org_like)) {
     p->kind = OB_FILE;
     snprintf(p->name, sizeof(p->name), "%s", first);
     return 0;
   }
+  /* With recipient-dirs, a 9-digit name is always a directory. */
   if (ab_recipient_dir(o, first, p->party, err) < 0) {
     return ab_error_prefix(err, "%s/%s", m->cfg->path, rest);
   }

@@ -30,6 +30,8 @@ dist_noinst_SCRIPTS += tests/integration/test-agent-logins.sh tests/integration/
 dist_noinst_DATA += tests/integration/redis-env.sh
 
 # Outbox: Broker faults, real clients and their habits, receipts and conventions.
-TESTS += tests/integration/test-outbox-faults.sh tests/integration/test-outbox-clients.sh
-dist_noinst_SCRIPTS += tests/integration/test-outbox-faults.sh tests/integration/test-outbox-clients.sh
+TESTS += tests/integration/test-outbox-faults.sh tests/integration/test-outbox-clients.sh \
+	tests/integration/test-outbox-conventions.sh
+dist_noinst_SCRIPTS += tests/integration/test-outbox-faults.sh tests/integration/test-outbox-clients.sh \
+	tests/integration/test-outbox-conventions.sh
 dist_noinst_DATA += tests/integration/outbox-env.sh
