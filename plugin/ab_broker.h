@@ -63,7 +63,8 @@ typedef struct ab_transfer {
   char status[32];                /* fileTransferStatus */
   char status_text[256];
   char checksum[33];
-  long long size;                 /* fileTransferSize */
+  long long size;                 /* fileTransferSize; -1 when absent or not a
+                                   * non-negative integer (unknown) */
   time_t created;
   time_t published;               /* 0 if not published */
   ab_recipient_status *recipients;

@@ -293,10 +293,10 @@ int ab_broker_parse_overview(const char *body, size_t len, ab_transfer *out,
   if (strlen(sum) == 32) {
     memcpy(out->checksum, sum, sizeof(out->checksum));
   }
+  /* An absent or negative size is unknown (-1), never 0: a transfer listed
+   * as empty would count as read whole after reading nothing. */
   long long size = 0;
-  if (ab_json_get_int64(root, "fileTransferSize", &size) && size > 0) {
-    out->size = size;
-  }
+  out->size = ab_json_get_int64(root, "fileTransferSize", &size) && size >= 0 ? size : -1;
   const cJSON *scan = cJSON_GetObjectItem(root, "useVirusScan");
   out->use_virus_scan = cJSON_IsTrue(scan);
   ab_json_get_time(root, "created", &out->created);

@@ -312,6 +312,15 @@ void ab_feed_done_overview(ab_feed *f, const ab_feed_work *w, const ab_transfer 
     ab_listing_overview_failed(f->listing, w->id, &bad, now);
     return;
   }
+  if (strcmp(t->status, "Published") == 0 && t->size < 0) {
+    /* Without a size, "read whole" means nothing: not listed until the
+     * Broker gives one. */
+    ab_error bad = { .err_no = EIO };
+    snprintf(bad.message, sizeof(bad.message), "the overview gives no valid fileTransferSize");
+    ab_listing_overview_failed(f->listing, w->id, &bad, now);
+    logf_(ops, AB_LOG_NOTICE, "inbox %s: overview of %s: %s", f->resource_id, w->id, bad.message);
+    return;
+  }
   if (ab_listing_apply_overview(f->listing, t, f->us, f->resource_id, now) < 0) {
     logf_(ops, AB_LOG_ERROR, "inbox %s: out of memory", f->resource_id);
   }

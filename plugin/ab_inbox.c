@@ -145,8 +145,8 @@ static int list_from_broker(ab_vfs *vfs, ab_mount *m, const cJSON *known, int ma
     free(ids);
     return ab_error_set(err, ENOMEM, "out of memory");
   }
-  size_t n = 0;
-  for (size_t i = 0; i < n_ids && rc == 0; i++) {
+  size_t n = 0, failed = 0;
+  for (size_t i = 0; i < n_ids; i++) {
     /* Metadata of a Published transfer does not change: keep what is known. */
     const ab_inbox_entry *mine = find_by_id(m->entries, m->n_entries, ids[i]);
     if (mine != NULL) {
@@ -176,8 +176,18 @@ static int list_from_broker(ab_vfs *vfs, ab_mount *m, const cJSON *known, int ma
     ab_transfer t;
     memset(&t, 0, sizeof(t));
     if (ab_broker_overview(b, ids[i], &t, err) < 0) {
-      rc = -1;
-      break;
+      /* One transfer's unusable overview (malformed, too large, gone) must
+       * not hide the others: it is left out and asked for again next time.
+       * Only when nothing at all could be listed is the listing an error,
+       * so an outage never looks like an empty inbox. */
+      ab_vfs_logf(vfs, AB_LOG_ERROR, "listing %s: transfer %s left out: %s", m->cfg->path,
+                  ids[i], err->message);
+      failed++;
+      continue;
+    }
+    if (strcmp(t.status, "Published") == 0 && t.size < 0) {
+      ab_vfs_logf(vfs, AB_LOG_ERROR, "listing %s: transfer %s left out: the Broker gives no "
+                  "valid fileTransferSize", m->cfg->path, ids[i]);
     }
     if (strcmp(t.status, "Published") == 0 && !confirmed_by_us(&t, us) && t.size >= 0) {
       snprintf(fresh[n].id, sizeof(fresh[n].id), "%s", t.id[0] ? t.id : ids[i]);
@@ -189,10 +199,11 @@ static int list_from_broker(ab_vfs *vfs, ab_mount *m, const cJSON *known, int ma
     ab_transfer_clear(&t);
   }
   free(ids);
-  if (rc < 0) {
+  if (failed > 0 && n == 0) {
     free(fresh);
-    return -1;
+    return ab_error_prefix(err, "listing %s", m->cfg->path);
   }
+  ab_error_clear(err);
   /* Collisions are judged on the current set of transfers. */
   assign_names(fresh, n);
   free(m->entries);
@@ -295,7 +306,41 @@ int ab_inbox_open(ab_vfs *vfs, ab_mount *m, const char *name, int flags,
   return 0;
 }
 
+/* The listed size comes from the overview; what counts is what the
+ * download serves. When they differ, nothing is read: a file served longer
+ * than listed would be cut and then count as read whole (rm would confirm
+ * it), one served shorter could never be completed. */
+static int check_served_size(ab_file *f, ab_error *err) {
+  off_t total = ab_download_total(f->dl);
+  f->size_checked = 1;
+  if (total >= 0 && (long long) total != f->size) {
+    f->size_checked = -1;
+    ab_download_close(f->dl);
+    f->dl = NULL;
+    ab_error_set(err, EIO, "download of %s/%s refused: the Broker lists it as %lld bytes but "
+                 "serves %lld (fileTransferId %s); nothing was read",
+                 f->mount->cfg->path, f->name, f->size, (long long) total, f->id);
+    ab_vfs_logf(f->vfs, AB_LOG_ERROR, "%s", err->message);
+    return -1;
+  }
+  return 0;
+}
+
 ssize_t ab_inbox_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *err) {
+  if (f->size_checked < 0) {
+    return ab_error_set(err, EIO, "download of %s/%s refused: the Broker lists another size "
+                        "than it serves", f->mount->cfg->path, f->name);
+  }
+  if (f->size == 0 && !f->size_checked) {
+    /* Listed as empty: reading nothing would make it "read whole", so the
+     * Broker has to agree that there is nothing. */
+    if (ab_download_open(&f->mount->client->broker, f->id, 0, &f->dl, err) < 0) {
+      return ab_error_prefix(err, "download of %s/%s", f->mount->cfg->path, f->name);
+    }
+    if (check_served_size(f, err) < 0) {
+      return -1;
+    }
+  }
   if (off >= f->size || len == 0) {
     if (off == f->size && f->read_upto >= f->size) {
       f->read_upto = f->size; /* EOF seen after a complete read */
@@ -310,6 +355,9 @@ ssize_t ab_inbox_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *e
     f->dl = NULL;
     if (ab_download_open(&f->mount->client->broker, f->id, off, &f->dl, err) < 0) {
       return ab_error_prefix(err, "download of %s/%s", f->mount->cfg->path, f->name);
+    }
+    if (!f->size_checked && check_served_size(f, err) < 0) {
+      return -1;
     }
   }
   size_t got = 0;
@@ -341,7 +389,8 @@ ssize_t ab_inbox_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *e
 
 int ab_inbox_close(ab_file *f, ab_error *err) {
   (void) err;
-  if (f->read_upto >= f->size) {
+  /* An empty file is read whole only once the Broker agreed it is empty. */
+  if (f->read_upto >= f->size && f->size_checked >= 0 && (f->size > 0 || f->size_checked > 0)) {
     if (ab_shared_read_mark(f->vfs->shared, f->mount->client->cfg->org, f->id, err) < 0) {
       ab_vfs_logf(f->vfs, AB_LOG_ERROR, "cannot record that %s/%s was read whole: %s",
                   f->mount->cfg->path, f->name, err->message);

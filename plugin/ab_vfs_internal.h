@@ -76,6 +76,8 @@ struct ab_file {
   char id[AB_ID_LEN];
   ab_download *dl;
   long long read_upto;   /* bytes [0, read_upto) delivered to the client */
+  int size_checked;      /* the download's own size vs f->size: 0 not yet, 1 equal,
+                          * -1 different (then nothing is ever read whole) */
 };
 
 /* Logs, counts and hands to the gateway what became of one transfer

@@ -6,7 +6,8 @@ rel_tests = \
 	tests/reliability/test-hostile-names.sh \
 	tests/reliability/test-hostile-names-chroot.sh \
 	tests/reliability/test-mount-escape.sh \
-	tests/reliability/test-mount-escape-chroot.sh
+	tests/reliability/test-mount-escape-chroot.sh \
+	tests/reliability/test-hostile-broker.sh
 TESTS += $(rel_tests)
 dist_noinst_SCRIPTS += $(rel_tests) tests/reliability/sftp_probe.py
 dist_noinst_DATA += tests/reliability/rel-env.sh

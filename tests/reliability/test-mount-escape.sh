@@ -54,7 +54,8 @@ expect in 3 ERR "and the local file is gone"
 moved=$(gw_emu GET /_emulator/state | gw_json '[[t["size"], t["storedMd5"], t["status"]] for t in d["transfers"] if t["fileName"]=="moved-in.txt"]')
 tap_eq "it became one Published transfer with the file's bytes" "[[5000, \"$x5000\", \"Published\"]]" "$moved"
 
-gw_emu POST /_emulator/faults '{"endpoint":"upload","status":500,"count":3}' >/dev/null
+# A refusal the gateway does not retry (a 5xx would be retried and succeed).
+gw_emu POST /_emulator/faults '{"endpoint":"initialize","status":400,"count":5}' >/dev/null
 cat > "$work/fail.ops" <<'OPS'
 rename b'HOME/keep.txt' b'/outbox/keep.txt'
 stat b'HOME/keep.txt'
