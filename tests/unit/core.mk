@@ -42,3 +42,10 @@ TESTS += tests/unit/test_spool
 tests_unit_test_spool_SOURCES = tests/unit/test_spool.c
 tests_unit_test_spool_CFLAGS = $(outbox_test_cflags)
 tests_unit_test_spool_LDADD = $(outbox_test_ldadd)
+
+# The agent process and its protocol (a real agent forked by the test).
+check_PROGRAMS += tests/unit/test_agent
+TESTS += tests/unit/test_agent
+tests_unit_test_agent_SOURCES = tests/unit/test_agent.c
+tests_unit_test_agent_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
+tests_unit_test_agent_LDADD = plugin/libabcore.la $(CMOCKA_LIBS) $(CJSON_LIBS)
