@@ -216,7 +216,7 @@ static void accept_one(agent *a, int lfd) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_attr_setstacksize(&attr, 1024 * 1024); /* TLS handshakes run here */
   pthread_t t;
   if (pthread_create(&t, &attr, conn_main, c) != 0) {
     pthread_mutex_lock(&a->mu);

@@ -25,6 +25,11 @@
 static char tmpdir[64];
 static pid_t redis_pid = -1;
 static int redis_port;
+/* A second server, TLS only, with an ACL user (AUTH user password). */
+static pid_t tls_pid = -1;
+static int tls_port;
+static char *tls_ca, *other_ca;
+static size_t tls_ca_len, other_ca_len;
 static unsigned run_id;
 
 static void sleep_ms(long ms) {
@@ -84,6 +89,67 @@ static void start_redis(void) {
   }
 }
 
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    return NULL;
+  }
+  char *buf = calloc(1, 65536);
+  *len = fread(buf, 1, 65535, f);
+  fclose(f);
+  return buf;
+}
+
+/* Test PKIs from the emulator's script: the server's, and an unrelated one. */
+static void start_tls_redis(void) {
+  const char *bin = redis_server_path();
+  const char *src = getenv("top_srcdir");
+  if (bin == NULL || src == NULL) {
+    return;
+  }
+  char cmd[512], path[256];
+  snprintf(cmd, sizeof(cmd), "%s/tests/emulator/make-test-pki.sh %s/pki >/dev/null 2>&1 && "
+           "%s/tests/emulator/make-test-pki.sh %s/other-pki >/dev/null 2>&1", src, tmpdir, src, tmpdir);
+  if (system(cmd) != 0) {
+    return;
+  }
+  snprintf(path, sizeof(path), "%s/pki/ca.pem", tmpdir);
+  tls_ca = slurp(path, &tls_ca_len);
+  snprintf(path, sizeof(path), "%s/other-pki/ca.pem", tmpdir);
+  other_ca = slurp(path, &other_ca_len);
+  tls_port = free_port();
+  char port[16], cert[200], key[200], ca[200];
+  snprintf(port, sizeof(port), "%d", tls_port);
+  snprintf(cert, sizeof(cert), "%s/pki/server.pem", tmpdir);
+  snprintf(key, sizeof(key), "%s/pki/server.key", tmpdir);
+  snprintf(ca, sizeof(ca), "%s/pki/ca.pem", tmpdir);
+  tls_pid = fork();
+  if (tls_pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    freopen("/dev/null", "w", stdout);
+    execl(bin, bin, "--port", "0", "--tls-port", port, "--bind", "127.0.0.1",
+          "--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca,
+          "--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", tmpdir,
+          "--user", "default", "off", "--user", "gateway", "on", ">gw-secret", "~*", "&*", "+@all",
+          (char *) NULL);
+    _exit(127);
+  }
+  ab_store_redis_options o = { .host = "127.0.0.1", .port = tls_port, .user = "gateway",
+                               .password = "gw-secret", .tls = 1, .ca_pem = tls_ca,
+                               .ca_pem_len = tls_ca_len, .timeout_ms = 500 };
+  for (int i = 0; i < 100; i++) {
+    ab_error err;
+    ab_store *s = ab_store_redis_open(&o, &err);
+    char *v = NULL;
+    int rc = s->ops->get(s, "ping", &v, NULL, &err);
+    ab_store_close(s);
+    if (rc >= 0) {
+      return;
+    }
+    sleep_ms(50);
+  }
+}
+
 static int group_setup(void **state) {
   (void) state;
   snprintf(tmpdir, sizeof(tmpdir), "/tmp/ab-test-store.XXXXXX");
@@ -92,6 +158,7 @@ static int group_setup(void **state) {
   }
   run_id = (unsigned) getpid();
   start_redis();
+  start_tls_redis();
   return 0;
 }
 
@@ -101,6 +168,12 @@ static int group_teardown(void **state) {
     kill(redis_pid, SIGTERM);
     waitpid(redis_pid, NULL, 0);
   }
+  if (tls_pid > 0) {
+    kill(tls_pid, SIGTERM);
+    waitpid(tls_pid, NULL, 0);
+  }
+  free(tls_ca);
+  free(other_ca);
   char cmd[128];
   snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
   return system(cmd);
@@ -354,6 +427,55 @@ static void test_redis_prefix(void **state) {
   ab_store_close(b);
 }
 
+/* TLS with an ACL user: works with the server's CA; another CA, a wrong
+ * password or plain TCP to the TLS port are refused with a clear reason. */
+static void test_redis_tls_acl(void **state) {
+  (void) state;
+  if (tls_pid <= 0 || tls_ca == NULL) {
+    skip();
+  }
+  ab_store_redis_options o = { .host = "127.0.0.1", .port = tls_port, .user = "gateway",
+                               .password = "gw-secret", .tls = 1, .ca_pem = tls_ca,
+                               .ca_pem_len = tls_ca_len, .timeout_ms = 500, .prefix = "tls:" };
+  ab_error err;
+  ab_store *s = ab_store_redis_open(&o, &err);
+  char *v = NULL;
+  if (s->ops->set(s, "k", "over-tls", 0, &err) != 0) {
+    fail_msg("TLS set: %s", err.message);
+  }
+  assert_int_equal(s->ops->get(s, "k", &v, NULL, &err), 1);
+  assert_string_equal(v, "over-tls");
+  free(v);
+  long long retry;
+  assert_int_equal(s->ops->rate_take(s, "r", 1, 1000, &retry, &err), 1);
+  ab_store_close(s);
+
+  o.ca_pem = other_ca;
+  o.ca_pem_len = other_ca_len;
+  s = ab_store_redis_open(&o, &err);
+  assert_int_equal(s->ops->get(s, "k", &v, NULL, &err), -1);
+  assert_int_equal(err.err_no, EPROTO);
+  assert_non_null(strstr(err.message, "not trusted"));
+  ab_store_close(s);
+
+  o.ca_pem = tls_ca;
+  o.ca_pem_len = tls_ca_len;
+  o.password = "wrong";
+  s = ab_store_redis_open(&o, &err);
+  assert_int_equal(s->ops->get(s, "k", &v, NULL, &err), -1);
+  assert_int_equal(err.err_no, EACCES);
+  assert_non_null(strstr(err.message, "as gateway"));
+  assert_null(strstr(err.message, "wrong"));
+  ab_store_close(s);
+
+  o.tls = 0;
+  o.password = "gw-secret";
+  s = ab_store_redis_open(&o, &err);
+  assert_int_equal(s->ops->get(s, "k", &v, NULL, &err), -1);
+  assert_int_equal(err.err_no, EAGAIN);
+  ab_store_close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_memory_semantics),
@@ -367,6 +489,7 @@ int main(void) {
     cmocka_unit_test(test_open_dir_refused),
     cmocka_unit_test(test_redis_unreachable),
     cmocka_unit_test(test_redis_prefix),
+    cmocka_unit_test(test_redis_tls_acl),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
