@@ -53,8 +53,14 @@ tap_eq "two confirms in all: one per file, none repeated" 2 "$confirms"
 tap_eq "the stored token was reused: no new grant after the restart" "$grants" \
   "$(echo "$state" | gw_json "d['grants'].get('$client',0)")"
 
+# --- the admin CLI with the gateway's configuration uses the running agent --
+"$top_builddir/plugin/altinn-broker" -c "$work/gw/proftpd.conf" ls /inbox > "$work/cli.out" 2>&1
+tap_eq "altinn-broker ls with the gateway's configuration exits 0" 0 $?
+tap_eq "and used the agent's token (no new grant)" "$grants" \
+  "$(gw_emu GET /_emulator/state | gw_json "d['grants'].get('$client',0)")"
+
 if [ "$TAP_FAILED" -ne 0 ]; then
-  for f in get.out rm.out ls.out; do echo "--- $f"; cat "$work/$f"; done | tap_diag
+  for f in get.out rm.out ls.out cli.out; do echo "--- $f"; cat "$work/$f"; done | tap_diag
   tail -n 30 "$work/gw/log/altinn-broker.log" "$work/gw/log/proftpd.out" 2>/dev/null | tap_diag
 fi
 tap_done
