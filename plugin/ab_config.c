@@ -452,10 +452,12 @@ static int redis_directive(ab_config *cfg, const char *directive, const char *v,
   const char *d = directive + 17; /* after "AltinnBrokerRedis" */
   if (strcasecmp(directive, "AltinnBrokerAgent") == 0) {
     int on = on_off(v);
-    if (on < 0) {
-      return fail(err, source, "AltinnBrokerAgent must be on or off, got '%s'%s", v, NULL);
+    int external = strcasecmp(v, "external") == 0;
+    if (on < 0 && !external) {
+      return fail(err, source, "AltinnBrokerAgent must be on, off or external, got '%s'%s", v, NULL);
     }
-    cfg->agent_off = !on;
+    cfg->agent_off = on == 0;
+    cfg->agent_external = external;
     return 0;
   }
   if (*d == '\0') {

@@ -18,7 +18,8 @@
  *   AltinnBrokerRedisCA       /path/ca.pem                (trust for TLS; default: system CAs)
  *   AltinnBrokerRedisPrefix   <key prefix>                (one per gateway cluster; default "altinn-broker:")
  *   AltinnBrokerRedisTimeout  <milliseconds>              (connect and per command; default 500)
- *   AltinnBrokerAgent         on|off                      (default on: one agent process per daemon)
+ *   AltinnBrokerAgent         on|off|external             (default on: the daemon forks the agent;
+ *                                                          external: `altinn-broker agent` runs it)
  *   AltinnBrokerLog           /var/log/proftpd/altinn-broker.log  (the module's log)
  *   AltinnBrokerMetricsFile   /var/lib/prometheus/node-exporter/altinn_broker.prom
  *                             (written by the agent every 10 s; ab_metrics.h)
@@ -117,6 +118,8 @@ typedef struct ab_config {
   char *redis_prefix;        /* default "altinn-broker:" */
   int redis_timeout_ms;      /* default 500 */
   int agent_off;             /* AltinnBrokerAgent off: sessions work alone */
+  int agent_external;        /* AltinnBrokerAgent external: the daemon does not fork one
+                              * (`altinn-broker agent` runs it); sessions connect to it */
   ab_client_cfg *clients;
   size_t n_clients;
   ab_mount_cfg *mounts;

@@ -53,6 +53,8 @@ static const struct {
   { "status", cli_cmd_status, 0, "status FILE-TRANSFER-ID         a transfer as the Broker sees it now (status, recipients)" },
   { "resource", cli_cmd_resource, 0, "resource show|configure RESOURCE [--client NAME] [name=value...]\n"
     "                                  a service owner's settings for a resource (size cap, TTL, purge)" },
+  { "agent", cli_cmd_agent, 0, "agent [--allow-uid UID]         run the gateway's agent in the foreground (inetd setups,\n"
+    "                                  systemd); root (and UID) may connect; stop with SIGTERM" },
   { "metrics", cli_cmd_metrics, 0, "metrics                         the running gateway's counters (Prometheus text; --json)" },
 };
 

@@ -50,6 +50,8 @@ ab_vfs *cli_open_session(cli_context *ctx);
 
 int cli_cmd_check(cli_context *ctx, int argc, char **argv);
 int cli_cmd_metrics(cli_context *ctx, int argc, char **argv);
+/* Runs the agent in the foreground until SIGTERM (cli_agent.c). */
+int cli_cmd_agent(cli_context *ctx, int argc, char **argv);
 int cli_cmd_status(cli_context *ctx, int argc, char **argv);
 int cli_cmd_resource(cli_context *ctx, int argc, char **argv);
 

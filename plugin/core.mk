@@ -25,7 +25,7 @@ ab_core_sources = \
 bin_PROGRAMS += plugin/altinn-broker
 plugin_altinn_broker_SOURCES = plugin/altinn_broker_cli.c plugin/cli.h \
 	plugin/cli_check.c plugin/cli_check_events.c plugin/cli_transfer.c \
-	plugin/cli_metrics.c plugin/cli_status.c plugin/cli_resource.c \
+	plugin/cli_metrics.c plugin/cli_status.c plugin/cli_resource.c plugin/cli_agent.c \
 	plugin/cli_output.c
 plugin_altinn_broker_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
 plugin_altinn_broker_LDADD = plugin/libabcore.la

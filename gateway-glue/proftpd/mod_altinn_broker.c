@@ -146,7 +146,8 @@ static int pipe_above_stdio(int out[2]) {
 /* Forks the agent as root. Sessions that start before it listens, or when
  * it cannot start, work alone (and say so in the log). */
 static void start_agent(void) {
-  if (abp_config == NULL || abp_config->agent_off || ServerType != SERVER_STANDALONE ||
+  if (abp_config == NULL || abp_config->agent_off || abp_config->agent_external ||
+      ServerType != SERVER_STANDALONE ||
       abp_agent_pid > 0) {
     return;
   }

@@ -129,6 +129,22 @@ if [ -n "$sock_pid" ]; then
     hits=$(scan_session)
     tap_check "control: a session working alone does hold its key, and the scan finds it ($hits)" test "${hits:-0}" -gt 0
   fi
+  # `altinn-broker agent` (as for ServerType inetd or a systemd unit) serves
+  # the same sessions: no longer degraded, and the stored token is reused.
+  "$top_builddir/plugin/altinn-broker" -c "$work/gw/proftpd.conf" agent > "$work/ext-agent.out" 2>&1 &
+  ext=$!
+  for _ in $(seq 1 100); do [ -S "$work/gw/statedb/agent.sock" ] && break; sleep 0.1; done
+  before=$(grep -c 'degraded' "$log")
+  grants_before=$(gw_emu GET /_emulator/state | gw_json 'd["grants"].get("11111111-1111-4111-8111-111111111111",0)')
+  printf 'put %s /outbox/external.txt\n' "$work/files/f3.txt" > "$work/ext.batch"
+  gw_sftp "$work/ext.batch" > "$work/ext.out" 2>&1
+  tap_eq "with 'altinn-broker agent' running, an upload works" 0 $?
+  tap_eq "and the session used it (not degraded)" "$before" "$(grep -c 'degraded' "$log")"
+  tap_eq "with the stored token (no new grant)" "$grants_before" \
+    "$(gw_emu GET /_emulator/state | gw_json 'd["grants"].get("11111111-1111-4111-8111-111111111111",0)')"
+  kill -TERM "$ext"
+  wait "$ext" 2>/dev/null
+  tap_eq "'altinn-broker agent' stops cleanly on SIGTERM" 0 $?
 else
   tap_not_ok "find the agent's pid from its socket"
 fi

@@ -142,7 +142,7 @@ static void bad_lines(void **state) {
     { "AltinnBrokerRedisTimeout 5s\n", "between 10 and 60000" },
     { "AltinnBrokerRedisPrefix \"a b\"\n", "without spaces" },
     { "AltinnBrokerRedisFlavour x\n", "unknown directive" },
-    { "AltinnBrokerAgent sometimes\n", "must be on or off" },
+    { "AltinnBrokerAgent sometimes\n", "must be on, off or external" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     ab_error err;
