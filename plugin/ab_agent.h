@@ -64,8 +64,13 @@
  *                                       -> {"created":bool,["previous":ID]}: records or updates
  *                                          the upload record of transfer ID; "previous" names an
  *                                          earlier transfer with the same "ref" (duplicate).
+ *                                       An entry may carry "keys": [strings]; each is then an
+ *                                          index to this record (see journal_lookup).
  *   {"op":"journal_get","org","id"}     -> {"entry":{...}}
  *   {"op":"journal_list","org",["max":N]} -> {"entries":[...]} newest first
+ *   {"op":"journal_lookup","org","key"} -> {"entry":{...}|null}: the record last added with
+ *                                          that key in its "keys" (the outbox's duplicate and
+ *                                          name checks, without listing the journal)
  *
  * New request types are added in ab_hub.c's dispatch; background work
  * (e.g. refreshing listings from Altinn Events) in ab_hub_tick, which the

@@ -543,6 +543,13 @@ static int handle(ab_hub *h, ab_hub_peer *p, const cJSON *req, cJSON *reply, ab_
     const cJSON *max = cJSON_GetObjectItem(req, "max");
     return hub_op_journal_list(h, org, cJSON_IsNumber(max) ? max->valueint : 100, reply, err);
   }
+  if (strcmp(op, "journal_lookup") == 0) {
+    const char *key = str(req, "key");
+    if (key == NULL || key[0] == '\0') {
+      return ab_error_set(err, EINVAL, "journal_lookup needs \"key\"");
+    }
+    return hub_op_journal_lookup(h, org, key, reply, err);
+  }
   return ab_error_set(err, EINVAL, "unknown op '%.40s'", op);
 }
 

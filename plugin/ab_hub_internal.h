@@ -89,6 +89,8 @@ int hub_op_journal_add(ab_hub *h, const char *org, const cJSON *entry, cJSON *re
                        ab_error *err);
 int hub_op_journal_get(ab_hub *h, const char *org, const char *id, cJSON *reply, ab_error *err);
 int hub_op_journal_list(ab_hub *h, const char *org, int max, cJSON *reply, ab_error *err);
+int hub_op_journal_lookup(ab_hub *h, const char *org, const char *key, cJSON *reply,
+                          ab_error *err);
 
 /* Metrics (ab_hub_metrics.c): the gateway-wide counts sessions hand in
  * ("metrics_add"), the hub's own HTTP calls and token refreshes, rendered

@@ -4,6 +4,7 @@
  *   journal:<org>:<id>        the record (JSON, see ab_agent.h "journal_add")
  *   journal-index:<org>       ids, newest last (capped)
  *   journal-ref:<org>:<hash>  id of the transfer with that sender's reference
+ *   journal-key:<org>:<hash>  id of the transfer last added with that key in "keys"
  *
  * Adding a record with a known id updates it (state changes: initialized,
  * uploaded, published, failed...) without a second index entry. A record
@@ -64,7 +65,44 @@ int hub_op_journal_add(ab_hub *h, const char *org, const cJSON *entry, cJSON *re
       return -1;
     }
   }
+  const cJSON *keys = cJSON_GetObjectItem(entry, "keys");
+  const cJSON *k;
+  cJSON_ArrayForEach(k, keys) {
+    if (!cJSON_IsString(k)) {
+      continue;
+    }
+    char fp[17];
+    ab_token_fingerprint(k->valuestring, fp);
+    snprintf(key, sizeof(key), "journal-key:%s:%s", org, fp);
+    if (hub_put(h, key, id, JOURNAL_TTL_MS, 0, err) < 0) {
+      return -1;
+    }
+  }
   cJSON_AddBoolToObject(reply, "created", !existed);
+  return 0;
+}
+
+int hub_op_journal_lookup(ab_hub *h, const char *org, const char *lookup, cJSON *reply,
+                          ab_error *err) {
+  char fp[17], key[128];
+  ab_token_fingerprint(lookup, fp);
+  snprintf(key, sizeof(key), "journal-key:%s:%s", org, fp);
+  char *id = NULL;
+  int rc = hub_get(h, key, &id, NULL, err);
+  if (rc < 0) {
+    return -1;
+  }
+  cJSON *entry = NULL;
+  if (rc == 1 && hub_is_id(id)) {
+    char *text = NULL;
+    snprintf(key, sizeof(key), "journal:%s:%s", org, id);
+    if (hub_get(h, key, &text, NULL, err) == 1) {
+      entry = cJSON_Parse(text);
+    }
+    free(text);
+  }
+  free(id);
+  cJSON_AddItemToObject(reply, "entry", entry != NULL ? entry : cJSON_CreateNull());
   return 0;
 }
 

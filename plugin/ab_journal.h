@@ -53,9 +53,21 @@ void ab_journal_scope(const char *org, const char *resource, const char *mount_p
                       char out[64]);
 
 /* Adds e, or replaces the entry with e's id. mount_path is recorded for
- * people reading the journal. */
+ * people reading the journal. A new upload (is_new) is also indexed by its
+ * bytes and recipients and by its name, for the two find functions; a
+ * status update is not, so the indexes keep pointing at the newest upload. */
 int ab_journal_put(ab_journal *j, const char *scope, const char *mount_path,
-                   const ab_journal_entry *e, ab_error *err);
+                   const ab_journal_entry *e, int is_new, ab_error *err);
+
+/* The newest upload of scope with these bytes (MD5 and size) to these
+ * recipients: 1 and *out, 0 when there is none, -1 with err. */
+int ab_journal_find_duplicate(ab_journal *j, const char *scope, const char *md5,
+                              long long size, const char *recipients,
+                              ab_journal_entry *out, ab_error *err);
+
+/* The newest upload of scope named (dir, name): as above. */
+int ab_journal_find_name(ab_journal *j, const char *scope, const char *dir,
+                         const char *name, ab_journal_entry *out, ab_error *err);
 
 /* The entries of scope sent at or after `since`, newest first; *out is
  * malloc'ed (free with free()), NULL when there are none. */

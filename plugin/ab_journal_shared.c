@@ -111,17 +111,71 @@ static int entry_parse(const cJSON *o, const char *scope, ab_journal_entry *e) {
   return e->id[0] != '\0' && e->name[0] != '\0' ? 0 : -1;
 }
 
+static void dup_key(const char *scope, const char *md5, long long size, const char *recipients,
+                    char *out, size_t outsz) {
+  snprintf(out, outsz, "outbox-bytes:%s:%s:%lld:%s", scope, md5, size, recipients);
+}
+
+static void name_key(const char *scope, const char *dir, const char *name, char *out,
+                     size_t outsz) {
+  snprintf(out, outsz, "outbox-name:%s:%s/%s", scope, dir, name);
+}
+
 int ab_journal_put(ab_journal *j, const char *scope, const char *mount_path,
-                   const ab_journal_entry *e, ab_error *err) {
+                   const ab_journal_entry *e, int is_new, ab_error *err) {
   char org[16];
   scope_org(scope, org);
   cJSON *o = entry_json(scope, mount_path, e);
-  if (o == NULL) {
+  cJSON *keys = o != NULL && is_new ? cJSON_AddArrayToObject(o, "keys") : NULL;
+  if (o == NULL || (is_new && keys == NULL)) {
+    cJSON_Delete(o);
     return ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (is_new) {
+    char k[1500];
+    dup_key(scope, e->md5, e->size, e->recipients, k, sizeof(k));
+    cJSON_AddItemToArray(keys, cJSON_CreateString(k));
+    name_key(scope, e->dir, e->name, k, sizeof(k));
+    cJSON_AddItemToArray(keys, cJSON_CreateString(k));
   }
   int rc = ab_shared_journal_add(j->shared, org, o, NULL, err);
   cJSON_Delete(o);
   return rc < 0 ? ab_error_prefix(err, "upload journal") : 0;
+}
+
+static int lookup(ab_journal *j, const char *scope, const char *key, ab_journal_entry *out,
+                  ab_error *err) {
+  char org[16];
+  scope_org(scope, org);
+  cJSON *req = cJSON_CreateObject();
+  if (req != NULL && (!cJSON_AddStringToObject(req, "op", "journal_lookup") ||
+                      !cJSON_AddStringToObject(req, "org", org) ||
+                      !cJSON_AddStringToObject(req, "key", key))) {
+    cJSON_Delete(req);
+    req = NULL;
+  }
+  cJSON *reply = ab_shared_call(j->shared, req, err);
+  if (reply == NULL) {
+    return ab_error_prefix(err, "upload journal");
+  }
+  int found = entry_parse(cJSON_GetObjectItemCaseSensitive(reply, "entry"), scope, out) == 0;
+  cJSON_Delete(reply);
+  return found;
+}
+
+int ab_journal_find_duplicate(ab_journal *j, const char *scope, const char *md5,
+                              long long size, const char *recipients,
+                              ab_journal_entry *out, ab_error *err) {
+  char k[1500];
+  dup_key(scope, md5, size, recipients, k, sizeof(k));
+  return lookup(j, scope, k, out, err);
+}
+
+int ab_journal_find_name(ab_journal *j, const char *scope, const char *dir,
+                         const char *name, ab_journal_entry *out, ab_error *err) {
+  char k[400];
+  name_key(scope, dir, name, k, sizeof(k));
+  return lookup(j, scope, k, out, err);
 }
 
 static int newest_first(const void *a, const void *b) {

@@ -41,20 +41,10 @@ static void iso_time(time_t t, char out[32]) {
 int ab_outbox_sent_before(ab_vfs *vfs, ab_mount *m, const char *dir, const char *name,
                           ab_journal_entry *found, ab_error *err) {
   ab_outbox_state *o = ab_outbox_state_of(m);
-  ab_journal_entry *list = NULL;
-  size_t n = 0;
-  if (ab_journal_list(vfs->journal, o->scope, time(NULL) - AB_JOURNAL_RETENTION_S, &list, &n,
-                      err) < 0) {
-    return -1;
+  int hit = ab_journal_find_name(vfs->journal, o->scope, dir, name, found, err);
+  if (hit == 1 && found->sent < time(NULL) - AB_JOURNAL_RETENTION_S) {
+    hit = 0;
   }
-  int hit = 0;
-  for (size_t i = 0; i < n && !hit; i++) { /* newest first */
-    if (strcmp(list[i].dir, dir) == 0 && strcmp(list[i].name, name) == 0) {
-      *found = list[i];
-      hit = 1;
-    }
-  }
-  free(list);
   return hit;
 }
 
@@ -80,46 +70,51 @@ static int check_journal(ab_vfs *vfs, ab_mount *m, const char *dir, const char *
   ab_outbox_state *o = ab_outbox_state_of(m);
   time_t now = time(NULL);
   dup_of[0] = '\0';
-  if (oc->duplicate_window_s == 0 && oc->resend == AB_RESEND_ALLOW) {
+  ab_journal_entry e;
+  ab_error jerr;
+  char when[32];
+  if (oc->resend == AB_RESEND_REFUSE) {
+    /* Checked at OPEN already; again here, as another session may have
+     * sent the name since. */
+    int hit = ab_outbox_sent_before(vfs, m, dir, name, &e, &jerr);
+    if (hit < 0) {
+      return ab_error_set(err, jerr.err_no, "%s (needed for resend=refuse)", jerr.message);
+    }
+    if (hit == 1) {
+      iso_time(e.sent, when);
+      return ab_error_set(err, EEXIST, "already sent at %s as fileTransferId %s; this outbox "
+                          "does not send a name twice (resend=refuse)", when, e.id);
+    }
+  }
+  if (oc->duplicate_window_s == 0) {
     return 0;
   }
-  ab_journal_entry *list = NULL;
-  size_t n = 0;
-  ab_error jerr;
-  if (ab_journal_list(vfs->journal, o->scope, now - AB_JOURNAL_RETENTION_S, &list, &n, &jerr) < 0) {
-    /* Refusing every upload because the journal is unreadable would stop
-     * the outbox; say loudly that this one went unchecked. */
+  int hit = ab_journal_find_duplicate(vfs->journal, o->scope, md5, size, recipients, &e, &jerr);
+  if (hit < 0) {
+    if (oc->duplicates == AB_DUPLICATES_REFUSE) {
+      return ab_error_set(err, jerr.err_no, "%s (needed for duplicates=refuse)", jerr.message);
+    }
+    /* Sending anyway is the policy; say that this one went unchecked. */
     ab_vfs_logf(vfs, AB_LOG_ERROR, "duplicate check of %s/%s skipped: %s", m->cfg->path, name,
                 jerr.message);
     return 0;
   }
-  int rc = 0;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    const ab_journal_entry *e = &list[i];
-    char when[32];
-    iso_time(e->sent, when);
-    if (oc->resend == AB_RESEND_REFUSE && strcmp(e->dir, dir) == 0 && strcmp(e->name, name) == 0) {
-      rc = ab_error_set(err, EEXIST, "already sent at %s as fileTransferId %s; this outbox does "
-                        "not send a name twice (resend=refuse)", when, e->id);
-    } else if (oc->duplicate_window_s > 0 && e->sent >= now - oc->duplicate_window_s &&
-               e->size == size && strcmp(e->md5, md5) == 0 &&
-               strcmp(e->recipients, recipients) == 0 && dup_of[0] == '\0') {
-      char window[32];
-      duration_text(oc->duplicate_window_s, window, sizeof(window));
-      if (oc->duplicates == AB_DUPLICATES_REFUSE) {
-        rc = ab_error_set(err, EEXIST, "duplicate: the same %lld bytes (MD5 %s) went to %s at %s "
-                          "as %s (fileTransferId %s); this outbox refuses duplicates within %s "
-                          "(duplicates=refuse)", size, md5, recipients, when, e->name, e->id, window);
-      } else {
-        snprintf(dup_of, AB_ID_LEN, "%s", e->id);
-        ab_vfs_logf(vfs, AB_LOG_NOTICE, "%s/%s%s%s has the same bytes and recipients as %s sent "
-                    "at %s (fileTransferId %s); sending it again (duplicates=send)", m->cfg->path,
-                    dir, dir[0] ? "/" : "", name, e->name, when, e->id);
-      }
-    }
+  if (hit == 0 || e.sent < now - oc->duplicate_window_s) {
+    return 0;
   }
-  free(list);
-  return rc;
+  iso_time(e.sent, when);
+  char window[32];
+  duration_text(oc->duplicate_window_s, window, sizeof(window));
+  if (oc->duplicates == AB_DUPLICATES_REFUSE) {
+    return ab_error_set(err, EEXIST, "duplicate: the same %lld bytes (MD5 %s) went to %s at %s "
+                        "as %s (fileTransferId %s); this outbox refuses duplicates within %s "
+                        "(duplicates=refuse)", size, md5, recipients, when, e.name, e.id, window);
+  }
+  snprintf(dup_of, AB_ID_LEN, "%s", e.id);
+  ab_vfs_logf(vfs, AB_LOG_NOTICE, "%s/%s%s%s has the same bytes and recipients as %s sent at %s "
+              "(fileTransferId %s); sending it again (duplicates=send)", m->cfg->path, dir,
+              dir[0] ? "/" : "", name, e.name, when, e.id);
+  return 0;
 }
 
 static ob_sidecar *find_sidecar(ab_outbox_state *o, const char *dir, const char *name) {
@@ -144,7 +139,7 @@ static void remember_sent(ab_vfs *vfs, ab_mount *m, const ab_journal_entry *e) {
     s->mtime = e->sent;
   }
   ab_error err;
-  if (ab_journal_put(vfs->journal, o->scope, m->cfg->path, e, &err) < 0) {
+  if (ab_journal_put(vfs->journal, o->scope, m->cfg->path, e, 1, &err) < 0) {
     ab_vfs_logf(vfs, AB_LOG_ERROR, "the receipt of %s (fileTransferId %s) could not be kept: %s",
                 e->name, e->id, err.message);
   }

@@ -112,7 +112,7 @@ static void refresh(ab_vfs *vfs, ab_mount *m, ab_journal_entry *e) {
   if (changed) {
     ab_vfs_logf(vfs, AB_LOG_NOTICE, "transfer %s (%s) is now %s", e->id, e->name, e->status);
   }
-  if (ab_journal_put(vfs->journal, o->scope, m->cfg->path, e, &err) < 0) {
+  if (ab_journal_put(vfs->journal, o->scope, m->cfg->path, e, 0, &err) < 0) {
     ab_vfs_logf(vfs, AB_LOG_ERROR, "receipt of %s: %s", e->name, err.message);
   }
 }

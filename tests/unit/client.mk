@@ -55,3 +55,10 @@ TESTS += tests/unit/test_broker_http
 tests_unit_test_broker_http_SOURCES = tests/unit/test_broker_http.c $(client_httpd_sources)
 tests_unit_test_broker_http_CFLAGS = $(client_test_cflags) $(MHD_CFLAGS)
 tests_unit_test_broker_http_LDADD = $(client_test_ldadd) $(MHD_LIBS)
+
+# ab_send/ab_tus retry rules against a scripted Broker (libmicrohttpd).
+check_PROGRAMS += tests/unit/test_send
+TESTS += tests/unit/test_send
+tests_unit_test_send_SOURCES = tests/unit/test_send.c
+tests_unit_test_send_CFLAGS = $(client_test_cflags) $(MHD_CFLAGS)
+tests_unit_test_send_LDADD = $(client_test_ldadd) $(MHD_LIBS)

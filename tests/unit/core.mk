@@ -42,6 +42,11 @@ TESTS += tests/unit/test_spool
 tests_unit_test_spool_SOURCES = tests/unit/test_spool.c
 tests_unit_test_spool_CFLAGS = $(outbox_test_cflags)
 tests_unit_test_spool_LDADD = $(outbox_test_ldadd)
+check_PROGRAMS += tests/unit/test_outbox_rules
+TESTS += tests/unit/test_outbox_rules
+tests_unit_test_outbox_rules_SOURCES = tests/unit/test_outbox_rules.c
+tests_unit_test_outbox_rules_CFLAGS = $(outbox_test_cflags)
+tests_unit_test_outbox_rules_LDADD = $(outbox_test_ldadd) $(CJSON_LIBS)
 
 # The agent process and its protocol (a real agent forked by the test).
 check_PROGRAMS += tests/unit/test_agent
