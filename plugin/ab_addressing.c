@@ -118,41 +118,47 @@ int ab_sidecar_parse(const char *data, size_t len, ab_sidecar *out, ab_error *er
     }
     char *eq = strchr(l, '=');
     if (eq == NULL) {
+      ab_error_set(err, EINVAL, "line %d of the .properties sidecar is not key=value", lineno);
       ab_sidecar_free(out);
-      return ab_error_set(err, EINVAL, "line %d of the .properties sidecar is not key=value", lineno);
+      return -1;
     }
     *eq = '\0';
     char *key = trim(l), *value = trim(eq + 1);
     if (!valid_utf8_text(key) || !valid_utf8_text(value)) {
+      ab_error_set(err, EINVAL, "line %d of the .properties sidecar is not valid UTF-8 text",
+                   lineno);
       ab_sidecar_free(out);
-      return ab_error_set(err, EINVAL, "line %d of the .properties sidecar is not valid UTF-8 text",
-                          lineno);
+      return -1;
     }
     if (strcasecmp(key, "sendersFileTransferReference") == 0) {
       if (*value == '\0' || utf8_chars(value) > AB_MAX_REFERENCE) {
+        ab_error_set(err, EINVAL, "line %d: sendersFileTransferReference must be 1 to %d "
+                     "characters", lineno, AB_MAX_REFERENCE);
         ab_sidecar_free(out);
-        return ab_error_set(err, EINVAL, "line %d: sendersFileTransferReference must be 1 to %d "
-                            "characters", lineno, AB_MAX_REFERENCE);
+        return -1;
       }
       out->reference = value;
       continue;
     }
     if (*key == '\0' || utf8_chars(key) > AB_MAX_PROPERTY_KEY ||
         utf8_chars(value) > AB_MAX_PROPERTY_VALUE) {
+      ab_error_set(err, EINVAL, "line %d: a property key must be 1 to %d characters and "
+                   "its value at most %d", lineno, AB_MAX_PROPERTY_KEY, AB_MAX_PROPERTY_VALUE);
       ab_sidecar_free(out);
-      return ab_error_set(err, EINVAL, "line %d: a property key must be 1 to %d characters and "
-                          "its value at most %d", lineno, AB_MAX_PROPERTY_KEY, AB_MAX_PROPERTY_VALUE);
+      return -1;
     }
     for (size_t i = 0; i < out->n_props; i++) {
       if (strcmp(out->props[i].key, key) == 0) {
-        ab_sidecar_free(out);
-        return ab_error_set(err, EINVAL, "line %d: property \"%s\" is given twice", lineno, key);
+        ab_error_set(err, EINVAL, "line %d: property \"%s\" is given twice", lineno, key);
+        ab_sidecar_free(out); /* only now: the message quotes the key */
+        return -1;
       }
     }
     if (out->n_props == AB_MAX_PROPERTIES) {
+      ab_error_set(err, EINVAL, "line %d: the Broker takes at most %d properties",
+                   lineno, AB_MAX_PROPERTIES);
       ab_sidecar_free(out);
-      return ab_error_set(err, EINVAL, "line %d: the Broker takes at most %d properties",
-                          lineno, AB_MAX_PROPERTIES);
+      return -1;
     }
     out->props[out->n_props].key = key;
     out->props[out->n_props].value = value;
