@@ -22,7 +22,7 @@
  *                                                          external: `altinn-broker agent` runs it)
  *   AltinnBrokerLog           /var/log/proftpd/altinn-broker.log  (the module's log)
  *   AltinnBrokerMetricsFile   /var/lib/prometheus/node-exporter/altinn_broker.prom
- *                             (written by the agent every 10 s; ab_metrics.h)
+ *                             (written by the agent when counts change, at most once a second; ab_metrics.h)
  *   AltinnBrokerClient <name> client-id=<id> org=<9 digits> CREDENTIAL
  *                             [alg=RS256|RS384|RS512] [scope="..."] [resource=<aud>]
  *                             [systemuser-org=<9 digits> [external-ref=<ref>]]

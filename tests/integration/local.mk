@@ -5,14 +5,16 @@ TESTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-multi-org.sh \
 	tests/integration/test-ftp.sh \
 	tests/integration/test-logs-metrics.sh \
-	tests/integration/test-cli.sh
+	tests/integration/test-cli.sh \
+	tests/integration/test-debian-package.sh
 dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-walking-skeleton-chroot.sh \
 	tests/integration/test-config-errors.sh \
 	tests/integration/test-multi-org.sh \
 	tests/integration/test-ftp.sh \
 	tests/integration/test-logs-metrics.sh \
-	tests/integration/test-cli.sh
+	tests/integration/test-cli.sh \
+	tests/integration/test-debian-package.sh
 dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh \
 	tests/integration/multi-org-env.sh tests/integration/ftp-env.sh
 

@@ -69,7 +69,9 @@ static void start_redis(void) {
   redis_pid = fork();
   if (redis_pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the test */
-    freopen("/dev/null", "w", stdout);
+    if (freopen("/dev/null", "w", stdout) == NULL) {
+      _exit(127);
+    }
     execl(bin, bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
           "--requirepass", "test-secret", "--dir", tmpdir, (char *) NULL);
     _exit(127);
