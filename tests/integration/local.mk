@@ -6,7 +6,8 @@ TESTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-ftp.sh \
 	tests/integration/test-logs-metrics.sh \
 	tests/integration/test-cli.sh \
-	tests/integration/test-debian-package.sh
+	tests/integration/test-debian-package.sh \
+	tests/integration/test-nonroot.sh
 dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-walking-skeleton-chroot.sh \
 	tests/integration/test-config-errors.sh \
@@ -14,7 +15,8 @@ dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-ftp.sh \
 	tests/integration/test-logs-metrics.sh \
 	tests/integration/test-cli.sh \
-	tests/integration/test-debian-package.sh
+	tests/integration/test-debian-package.sh \
+	tests/integration/test-nonroot.sh
 dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh \
 	tests/integration/multi-org-env.sh tests/integration/ftp-env.sh
 
