@@ -8,8 +8,11 @@
  * theirs once connected), the one Altinn token per client, the Broker rate
  * budget, the inbox markers and the upload journal (ab_hub.h). It exits
  * when the daemon does (EOF on a pipe from the daemon) and is replaced on a
- * daemon restart. The admin CLI uses it too when one runs for the same
- * state directory; without an agent, a process runs a hub of its own.
+ * daemon restart (SIGHUP). If it dies otherwise, sessions that start later
+ * work alone (logging "degraded") until the daemon is restarted. The admin
+ * CLI uses it too when one runs for the same configuration; without an
+ * agent, a process runs a hub of its own. `altinn-broker agent` runs one
+ * in the foreground where the daemon does not fork it (inetd).
  *
  * Transport: a unix stream socket <AltinnBrokerStateDir>/agent.sock in the
  * root-only (0700) state directory. Sessions connect in sess_init, before
@@ -95,8 +98,8 @@
 
 typedef struct ab_agent_options {
   const ab_config *cfg;   /* finished, secrets loaded */
-  ab_log_fn log;          /* may be called from several threads at once? no:
-                             the agent serializes its log calls */
+  ab_log_fn log;          /* the agent serializes its calls: the sink need not be
+                             thread-safe */
   void *log_ctx;
   uid_t allowed_uid;      /* besides root: the daemon's User */
   int parent_fd;          /* read end of a pipe from the daemon: EOF = exit; -1 = none */
