@@ -41,10 +41,21 @@ void ab_outbox_free(ab_mount *m) {
   if (o == NULL) {
     return;
   }
+  /* Closed under a temporary name, or a sidecar, and never followed up:
+   * the client's CLOSE succeeded, so say in the log that nothing was sent. */
+  ab_vfs *vfs = m->client != NULL ? m->client->vfs : NULL;
   for (size_t i = 0; i < o->n_parked; i++) {
+    char shown[600];
+    ab_outbox_display(m, o->parked[i].dir, o->parked[i].name, shown, sizeof(shown));
+    ab_vfs_logf(vfs, AB_LOG_NOTICE, "session ended: %s (%lld bytes) was never renamed from its "
+                "temporary name; nothing was sent", shown, ab_spool_size(o->parked[i].spool));
     ab_spool_free(o->parked[i].spool);
   }
   for (size_t i = 0; i < o->n_sidecars; i++) {
+    char shown[600];
+    ab_outbox_display(m, o->sidecars[i].dir, o->sidecars[i].base, shown, sizeof(shown));
+    ab_vfs_logf(vfs, AB_LOG_NOTICE, "session ended: the sidecar %s.properties was not followed by "
+                "%s; nothing was sent", shown, shown);
     ab_sidecar_free(&o->sidecars[i].sc);
   }
   free(o->open);

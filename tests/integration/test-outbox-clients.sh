@@ -86,6 +86,14 @@ sftp_batch
 tap_check "HiddenStores, Broker refuses: sftp fails" test $? -ne 0
 none "HiddenStores refused" h-refused.bin
 
+printf 'put %s /outbox/orphan.bin.filepart\n' "$work/t.bin" > "$work/batch"
+sftp_batch
+tap_eq "a temporary name never renamed: the CLOSE succeeds" 0 $?
+for _ in $(seq 1 50); do grep -q 'orphan.bin.filepart (200000 bytes) was never renamed' "$log" && break; sleep 0.1; done
+tap_check "at the session's end the log says it was never renamed and nothing was sent" \
+  grep -q 'session ended: /outbox/orphan.bin.filepart (200000 bytes) was never renamed from its temporary name; nothing was sent' "$log"
+tap_eq "and nothing was" 0 "$(ob_q "len([t for t in d['transfers'] if t['fileName'].startswith('orphan')])")"
+
 # --- curl (libssh2) -------------------------------------------------------------
 curl_url="sftp://127.0.0.1:$GW_SFTP_PORT"
 mk c.bin 120000
