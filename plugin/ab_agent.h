@@ -8,8 +8,9 @@
  * theirs once connected), the one Altinn token per client, the Broker rate
  * budget, the inbox markers and the upload journal (ab_hub.h). It exits
  * when the daemon does (EOF on a pipe from the daemon) and is replaced on a
- * daemon restart (SIGHUP). If it dies otherwise, sessions that start later
- * work alone (logging "degraded") until the daemon is restarted. The admin
+ * daemon restart (SIGHUP). If it dies otherwise (crash, OOM kill), the
+ * daemon notices within 10 s and starts a new one; sessions that start
+ * meanwhile work alone (logging "degraded"). The admin
  * CLI uses it too when one runs for the same configuration; without an
  * agent, a process runs a hub of its own. `altinn-broker agent` runs one
  * in the foreground where the daemon does not fork it (inetd).

@@ -44,6 +44,9 @@ static pool *abp_pool = NULL;
 static pid_t abp_agent_pid = -1;
 static int abp_agent_pipe = -1;
 static int abp_restarting = 0;
+static int abp_watch_timer = -1;
+/* How often the daemon checks that its agent is alive (and replaces it). */
+#define AGENT_WATCH_SECONDS 10
 #define RESTART_ENV "ALTINN_BROKER_AGENT_RESTART"
 
 void abp_log(int level, const char *fmt, ...) {
@@ -200,6 +203,28 @@ static void start_agent(void) {
   close(fds[2]);
 }
 
+/* Daemon timer: an agent that died (a crash, an OOM kill) is replaced, so
+ * sessions are degraded for seconds, not until the next restart. */
+static int abp_watch_cb(CALLBACK_FRAME) {
+  if (abp_agent_pid > 0 && kill(abp_agent_pid, 0) < 0 && errno == ESRCH) {
+    abp_log(AB_LOG_ERROR, "the agent (pid %ld) is gone; starting a new one", (long) abp_agent_pid);
+    if (abp_agent_pipe >= 0) {
+      close(abp_agent_pipe);
+      abp_agent_pipe = -1;
+    }
+    abp_agent_pid = -1;
+    start_agent();
+  }
+  return 1; /* keep the timer */
+}
+
+static void watch_agent(void) {
+  if (abp_watch_timer < 0 && abp_agent_pid > 0) {
+    abp_watch_timer = pr_timer_add(AGENT_WATCH_SECONDS, -1, &altinn_broker_module, abp_watch_cb,
+                                   "altinn-broker agent watch");
+  }
+}
+
 /* Tells the agent to exit (EOF on its pipe) and waits for it, so the next
  * one can take over the state directory. */
 static void stop_agent(void) {
@@ -271,6 +296,7 @@ static void abp_postparse_ev(const void *event_data, void *user_data) {
     abp_restarting = 0;
     unsetenv(RESTART_ENV);
     start_agent();
+    watch_agent();
   }
 }
 
@@ -279,10 +305,15 @@ static void abp_postparse_ev(const void *event_data, void *user_data) {
 static void abp_startup_ev(const void *event_data, void *user_data) {
   (void) event_data; (void) user_data;
   start_agent();
+  watch_agent();
 }
 
 static void abp_restart_ev(const void *event_data, void *user_data) {
   (void) event_data; (void) user_data;
+  if (abp_watch_timer >= 0) {
+    pr_timer_remove(abp_watch_timer, &altinn_broker_module);
+    abp_watch_timer = -1;
+  }
   stop_agent();
   abp_restarting = 1;
   /* mod_dso unloads and reloads the module on a restart, which resets every
@@ -378,7 +409,11 @@ static int abp_init(void) {
 }
 
 static int abp_sess_init(void) {
-  /* Only the daemon keeps the agent alive. */
+  /* Only the daemon keeps (and watches) the agent. */
+  if (abp_watch_timer >= 0) {
+    pr_timer_remove(abp_watch_timer, &altinn_broker_module);
+    abp_watch_timer = -1;
+  }
   if (abp_agent_pipe >= 0) {
     close(abp_agent_pipe);
     abp_agent_pipe = -1;

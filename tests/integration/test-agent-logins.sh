@@ -114,43 +114,72 @@ tap_eq "an upload after SIGHUP works" 0 $?
 grants2=$(gw_emu GET /_emulator/state | gw_json 'd["grants"].get("11111111-1111-4111-8111-111111111111",0)')
 tap_eq "the new agent reuses the stored token (no new grant)" "$grants" "$grants2"
 
-# --- without an agent, sessions work alone and say so ----------------------
-sock_pid=$(ss -xlp 2>/dev/null | grep "$work/gw/statedb/agent.sock" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
-if [ -n "$sock_pid" ]; then
-  kill -TERM "$sock_pid"
-  for _ in $(seq 1 50); do [ -S "$work/gw/statedb/agent.sock" ] || break; sleep 0.1; done
-  printf 'put %s /outbox/alone.txt\n' "$work/files/f2.txt" > "$work/alone.batch"
-  gw_sftp "$work/alone.batch" > "$work/alone.out" 2>&1
-  tap_eq "with the agent gone, an upload still works" 0 $?
-  tap_check "and the log says the session is degraded" grep -q 'degraded: no agent' "$log"
-  n=$(gw_emu GET /_emulator/state | gw_json 'len([t for t in d["transfers"] if t["fileName"]=="alone.txt" and t["status"]=="Published"])')
-  tap_eq "its transfer is Published once" 1 "$n"
-  if [ "$(id -u)" = 0 ] && [ "${SANITIZERS:-no}" != yes ]; then
-    hits=$(scan_session)
-    tap_check "control: a session working alone does hold its key, and the scan finds it ($hits)" test "${hits:-0}" -gt 0
-  fi
-  # `altinn-broker agent` (as for ServerType inetd or a systemd unit) serves
-  # the same sessions: no longer degraded, and the stored token is reused.
-  "$top_builddir/plugin/altinn-broker" -c "$work/gw/proftpd.conf" agent > "$work/ext-agent.out" 2>&1 &
-  ext=$!
-  for _ in $(seq 1 100); do [ -S "$work/gw/statedb/agent.sock" ] && break; sleep 0.1; done
-  before=$(grep -c 'degraded' "$log")
-  grants_before=$(gw_emu GET /_emulator/state | gw_json 'd["grants"].get("11111111-1111-4111-8111-111111111111",0)')
-  printf 'put %s /outbox/external.txt\n' "$work/files/f3.txt" > "$work/ext.batch"
-  gw_sftp "$work/ext.batch" > "$work/ext.out" 2>&1
-  tap_eq "with 'altinn-broker agent' running, an upload works" 0 $?
-  tap_eq "and the session used it (not degraded)" "$before" "$(grep -c 'degraded' "$log")"
-  tap_eq "with the stored token (no new grant)" "$grants_before" \
-    "$(gw_emu GET /_emulator/state | gw_json 'd["grants"].get("11111111-1111-4111-8111-111111111111",0)')"
-  kill -TERM "$ext"
-  wait "$ext" 2>/dev/null
-  tap_eq "'altinn-broker agent' stops cleanly on SIGTERM" 0 $?
+# --- an agent that dies is replaced by the daemon ---------------------------
+agent_pid() {
+  ss -xlp 2>/dev/null | grep "$work/gw/statedb/agent.sock" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
+}
+grants_of() {
+  gw_emu GET /_emulator/state | gw_json 'd["grants"].get("11111111-1111-4111-8111-111111111111",0)'
+}
+crashed=$(agent_pid)
+if [ -n "$crashed" ]; then
+  started=$(grep -c 'agent started' "$log")
+  kill -KILL "$crashed"
+  for _ in $(seq 1 150); do
+    [ "$(grep -c 'agent started' "$log")" -gt "$started" ] && break
+    sleep 0.1
+  done
+  tap_check "an agent killed with SIGKILL is replaced within seconds" \
+    test "$(grep -c 'agent started' "$log")" -gt "$started"
+  tap_check "the log says so" grep -q "the agent (pid $crashed) is gone" "$log"
+  g0=$(grants_of)
+  printf 'put %s /outbox/after-crash.txt\n' "$work/files/f4.txt" > "$work/crash.batch"
+  gw_sftp "$work/crash.batch" > "$work/crash.out" 2>&1
+  tap_eq "an upload through the new agent works" 0 $?
+  tap_eq "with the token the killed agent had stored (no new grant)" "$g0" "$(grants_of)"
 else
   tap_not_ok "find the agent's pid from its socket"
 fi
 
+# --- without an agent, sessions work alone and say so ----------------------
+# AltinnBrokerAgent external: the daemon runs none; until `altinn-broker
+# agent` runs, sessions are on their own.
+echo 'AltinnBrokerAgent external' >> "$work/gw/proftpd.conf"
+stopped=$(grep -c 'agent stopped' "$log")
+kill -HUP "$GW_FTPD_PID"
+for _ in $(seq 1 100); do
+  [ "$(grep -c 'agent stopped' "$log")" -gt "$stopped" ] && [ ! -S "$work/gw/statedb/agent.sock" ] && break
+  sleep 0.1
+done
+sleep 0.5
+printf 'put %s /outbox/alone.txt\n' "$work/files/f2.txt" > "$work/alone.batch"
+gw_sftp "$work/alone.batch" > "$work/alone.out" 2>&1
+tap_eq "with no agent, an upload still works" 0 $?
+tap_check "and the log says the session is degraded" grep -q 'degraded: no agent' "$log"
+n=$(gw_emu GET /_emulator/state | gw_json 'len([t for t in d["transfers"] if t["fileName"]=="alone.txt" and t["status"]=="Published"])')
+tap_eq "its transfer is Published once" 1 "$n"
+if [ "$(id -u)" = 0 ] && [ "${SANITIZERS:-no}" != yes ]; then
+  hits=$(scan_session)
+  tap_check "control: a session working alone does hold its key, and the scan finds it ($hits)" test "${hits:-0}" -gt 0
+fi
+# `altinn-broker agent` (as for ServerType inetd or a systemd unit) serves
+# the same sessions: no longer degraded, and the stored token is reused.
+"$top_builddir/plugin/altinn-broker" -c "$work/gw/proftpd.conf" agent > "$work/ext-agent.out" 2>&1 &
+ext=$!
+for _ in $(seq 1 100); do [ -S "$work/gw/statedb/agent.sock" ] && break; sleep 0.1; done
+before=$(grep -c 'degraded' "$log")
+grants_before=$(grants_of)
+printf 'put %s /outbox/external.txt\n' "$work/files/f3.txt" > "$work/ext.batch"
+gw_sftp "$work/ext.batch" > "$work/ext.out" 2>&1
+tap_eq "with 'altinn-broker agent' running, an upload works" 0 $?
+tap_eq "and the session used it (not degraded)" "$before" "$(grep -c 'degraded' "$log")"
+tap_eq "with the stored token (no new grant)" "$grants_before" "$(grants_of)"
+kill -TERM "$ext"
+wait "$ext" 2>/dev/null
+tap_eq "'altinn-broker agent' stops cleanly on SIGTERM" 0 $?
+
 if [ "$TAP_FAILED" -ne 0 ]; then
-  for f in "$work"/files/out1 "$work/hup.out" "$work/alone.out"; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done | tap_diag
+  for f in "$work"/files/out1 "$work/hup.out" "$work/crash.out" "$work/alone.out" "$work/ext.out" "$work/ext-agent.out"; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done | tap_diag
   tail -n 40 "$log" "$work/gw/log/proftpd.out" 2>/dev/null | tap_diag
 fi
 tap_done
