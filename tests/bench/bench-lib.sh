@@ -98,6 +98,46 @@ bench_emu_reset() {
   gw_emu POST /_emulator/reset >/dev/null
 }
 
+# bench_gateway_conf [LINE...]: the gateway's configuration as gw_setup
+# wrote it, plus LINEs (e.g. "AltinnBrokerUpload tus-above=1T"); takes
+# effect at the next bench_restart_proftpd.
+bench_gateway_conf() {
+  [ -f "$GW_DIR/proftpd.conf.base" ] || cp "$GW_DIR/proftpd.conf" "$GW_DIR/proftpd.conf.base"
+  { cat "$GW_DIR/proftpd.conf.base"; printf '%s\n' "$@"; } > "$GW_DIR/proftpd.conf"
+}
+
+# bench_gateway_accepts LINE: 0 when this build's ProFTPD module accepts the
+# directive (features other branches add are used when they are there).
+bench_gateway_accepts() {
+  [ -f "$GW_DIR/proftpd.conf.base" ] || cp "$GW_DIR/proftpd.conf" "$GW_DIR/proftpd.conf.base"
+  { cat "$GW_DIR/proftpd.conf.base"; echo "$1"; } > "$GW_DIR/proftpd.conf.probe"
+  proftpd -t -c "$GW_DIR/proftpd.conf.probe" > /dev/null 2>&1
+}
+
+# The gateway's own budget lifted (AltinnBrokerRateLimit, where the build
+# has it): for set-up steps and for measuring the gateway's own capacity.
+BENCH_NO_LIMITS="AltinnBrokerRateLimit initialize=1000000 upload=1000000 overview=1000000 details=1000000 search=1000000 download=1000000 confirmdownload=1000000"
+
+# bench_limits off|altinn: the Broker's rate limits, at the emulator and in
+# the gateway's shared budget (restarts ProFTPD). Prints what took effect.
+bench_limits() {
+  if [ "$1" = off ]; then
+    gw_emu POST /_emulator/knobs '{"rateLimits":false}' > /dev/null
+    if bench_gateway_accepts "$BENCH_NO_LIMITS"; then
+      bench_gateway_conf "$BENCH_NO_LIMITS"
+      BENCH_LIMITS_NOW=off
+    else
+      bench_gateway_conf
+      BENCH_LIMITS_NOW=gateway-only   # this build cannot lift its own budget
+    fi
+  else
+    gw_emu POST /_emulator/knobs '{"rateLimits":true}' > /dev/null
+    bench_gateway_conf
+    BENCH_LIMITS_NOW=altinn
+  fi
+  bench_restart_proftpd
+}
+
 # bench_restart_proftpd: a cold gateway (the emulator keeps its state).
 bench_restart_proftpd() {
   kill "$GW_FTPD_PID" 2>/dev/null

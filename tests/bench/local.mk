@@ -11,7 +11,8 @@ tests_bench_ab_bench_sftp_LDADD = $(LIBSSH_LIBS)
 EXTRA_DIST += tests/bench/README.md tests/bench/bench.sh tests/bench/bench-lib.sh \
 	tests/bench/phase-throughput.sh tests/bench/phase-memory.sh \
 	tests/bench/phase-listing.sh tests/bench/phase-concurrency.sh \
-	tests/bench/report.py tests/bench/seed-transfers.py tests/bench/profile.sh
+	tests/bench/report.py tests/bench/seed-transfers.py tests/bench/profile.sh \
+	tests/bench/profile-report.py
 
 BENCH_ENV = top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	SANITIZERS='$(SANITIZERS_ON)'

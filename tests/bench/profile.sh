@@ -4,6 +4,9 @@
 # one file into /outbox and gets one from /inbox; then callgrind_annotate
 # lists each session's most expensive functions (inclusive and self).
 # Run it through `make bench-profile` (BENCH_ARGS="--size MB", default 32).
+# Four runs, each its own session: upload and download, plain directory and
+# mount; profile-report.py turns them into one table (instructions per MB by
+# what they were spent on), also written to out/profile/summary.md.
 #
 # perf would be cheaper, but this VM exposes no hardware counters
 # (`perf stat -e instructions true` says <not supported>), so instruction
@@ -46,23 +49,32 @@ for _ in $(seq 1 100); do
 done
 
 src="$BENCH_WORK/profile-src.bin"
-bench_make_file "$src" $((size_mb * 1048576))
-bench_log "profile: upload of $size_mb MiB into /outbox"
-bench_client put "$src" /outbox/profile.bin | tee "$prof/upload.out"
-gw_partner send /outbox "$src" profile-in.bin > /dev/null 2>&1
-bench_log "profile: download of $size_mb MiB from /inbox"
-bench_client get /inbox/profile-in.bin "$BENCH_WORK/profile-got.bin" | tee "$prof/download.out"
-cmp -s "$src" "$BENCH_WORK/profile-got.bin" || bench_log "FAILED: the downloaded bytes differ"
+bytes=$((size_mb * 1048576))
+bench_make_file "$src" "$bytes"
+mkdir -p "$GW_DIR/home/$GW_USER/plain"
+cp "$src" "$GW_DIR/home/$GW_USER/plain/in.bin"
+chown -R "$GW_UID:$GW_GID" "$GW_DIR/home/$GW_USER/plain"
+gw_partner send /outbox "$src" profile-in.bin > /dev/null 2>&1 ||
+  bench_log "FAILED: the partner could not send profile-in.bin"
+
+# prof_run NAME ARGS...: one client run; remembers its session's profile.
+runs=()
+prof_run() {
+  local name=$1; shift
+  bench_log "profile: $name ($size_mb MiB)"
+  bench_session_watch "$prof/$name.watch" &
+  local w=$!
+  bench_client -x 500 "$@" > "$prof/$name.out" 2>&1 || bench_log "FAILED $name: $(tail -n 1 "$prof/$name.out")"
+  wait "$w"
+  runs+=("$name=$prof/callgrind.$(bench_kv pid "$prof/$name.watch"):$bytes")
+}
+prof_run upload-plain put "$src" "$GW_DIR/home/$GW_USER/plain/up.bin"
+prof_run upload-mount put "$src" /outbox/profile.bin
+prof_run download-plain get "$GW_DIR/home/$GW_USER/plain/in.bin" "$BENCH_WORK/profile-got.bin"
+cmp -s "$src" "$BENCH_WORK/profile-got.bin" || bench_log "FAILED: the plain download differs"
+prof_run download-mount get /inbox/profile-in.bin "$BENCH_WORK/profile-got.bin"
+cmp -s "$src" "$BENCH_WORK/profile-got.bin" || bench_log "FAILED: the mount download differs"
 rm -f "$BENCH_WORK/profile-got.bin"
 gw_stop
 
-# The session profiles: the files written by processes other than the daemon.
-for f in "$prof"/callgrind.*; do
-  grep -q 'altinn\|ab_' "$f" 2>/dev/null || continue
-  total=$(sed -n 's/^summary: //p;s/^totals: //p' "$f" | head -n 1)
-  [ -n "$total" ] && [ "$total" -gt 0 ] 2>/dev/null || continue
-  echo "=== $(basename "$f"): $total instructions"
-  callgrind_annotate --inclusive=yes "$f" 2>/dev/null | sed -n '/Ir/,$p' | head -n 30
-  echo "--- self"
-  callgrind_annotate "$f" 2>/dev/null | sed -n '/Ir/,$p' | head -n 20
-done | tee "$prof/summary.txt"
+"$GW_PY" "$here/profile-report.py" "${runs[@]}" | tee "$prof/summary.md"
