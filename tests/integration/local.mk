@@ -7,7 +7,8 @@ TESTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-logs-metrics.sh \
 	tests/integration/test-cli.sh \
 	tests/integration/test-debian-package.sh \
-	tests/integration/test-nonroot.sh
+	tests/integration/test-nonroot.sh \
+	tests/integration/test-docs.sh
 dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-walking-skeleton-chroot.sh \
 	tests/integration/test-config-errors.sh \
@@ -16,7 +17,8 @@ dist_noinst_SCRIPTS += tests/integration/test-walking-skeleton.sh \
 	tests/integration/test-logs-metrics.sh \
 	tests/integration/test-cli.sh \
 	tests/integration/test-debian-package.sh \
-	tests/integration/test-nonroot.sh
+	tests/integration/test-nonroot.sh \
+	tests/integration/test-docs.sh
 dist_noinst_DATA += tests/integration/gateway-env.sh tests/integration/tap.sh \
 	tests/integration/multi-org-env.sh tests/integration/ftp-env.sh
 
