@@ -295,6 +295,10 @@ int ab_agent_run(const ab_agent_options *o, ab_error *err) {
   if (a.hub == NULL) {
     return ab_error_prefix(err, "agent");
   }
+  if (ab_hub_start_background(a.hub, err) < 0) {
+    ab_hub_free(a.hub);
+    return ab_error_prefix(err, "agent");
+  }
   char path[128];
   int lfd = listen_socket(o->cfg, path, sizeof(path), err);
   if (lfd < 0) {

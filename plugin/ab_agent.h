@@ -57,12 +57,23 @@
  *   {"op":"confirm_done","org","id","claim":C,"confirmed":bool}
  *                                       releases the claim; confirmed=true records it, and
  *                                          every node's listing drops the transfer.
- *   {"op":"listing_get","org","resource",["claim":true]}
- *                                       -> {"entries":[...]?,"fresh":bool,"refresh":bool}:
- *                                          the shared listing (less what was confirmed since),
- *                                          whether it is fresh (10 s), and whether this caller
- *                                          got the claim to refresh it (then listing_put).
- *   {"op":"listing_put","org","resource","entries":[{"id","name","size","mtime"}...]}
+ *   {"op":"inbox_list","org","resource",["have":V],["wait_ms":N]}
+ *                                       -> {"version":V,"entries":[{"id","name","gname","dir",
+ *                                          "size","mtime"}...]} | {"version":V,"unchanged":true}
+ *                                          (when "have" is the current version): the inbox
+ *                                          listing (ab_hub_feed.c), names final (flat view
+ *                                          "name", or "gname" in sender directory "dir").
+ *                                          wait_ms: when work is due, let it happen first
+ *                                          (at most that long).
+ *   {"op":"inbox_status","org","resource"} -> {"listed","pending","lastSweep","lastEvents",
+ *                                          "working"}
+ *   {"op":"inbox_recheck","org","id"}   look at transfer id again (a download said it is gone)
+ *   {"op":"inbox_event","event":{CloudEvent}}  (admin) an Altinn event from the webhook
+ *                                          receiver -> {"feeds":n}: how many inboxes it
+ *                                          concerned (each then re-checks that transfer)
+ *   {"op":"inbox_work",["wait_ms":N]}   (admin) let due feed work happen (a hub without the
+ *                                          background thread does it now) -> {"due_s",
+ *                                          "background"}
  *   {"op":"journal_add","org","entry":{"id":ID, "mount","name","size","md5","ref","state",
  *                                      "user","at"}}
  *                                       -> {"created":bool,["previous":ID]}: records or updates
@@ -76,9 +87,9 @@
  *                                          that key in its "keys" (the outbox's duplicate and
  *                                          name checks, without listing the journal)
  *
- * New request types are added in ab_hub.c's dispatch; background work
- * (e.g. refreshing listings from Altinn Events) in ab_hub_tick, which the
- * agent calls every second.
+ * New request types are added in ab_hub.c's dispatch; background work in
+ * ab_hub_tick, which the agent calls every second, or (the inbox feeds) in
+ * the hub's own thread (ab_hub_start_background).
  */
 #ifndef AB_AGENT_H
 #define AB_AGENT_H
@@ -160,12 +171,13 @@ int ab_shared_confirm_claim(ab_shared *s, const char *org, const char *id, char 
 int ab_shared_confirm_done(ab_shared *s, const char *org, const char *id, const char *claim,
                            int confirmed, ab_error *err);
 
-/* The shared listing: returns 0 with *entries (caller deletes; NULL when
- * none is known), *fresh and *refresh (see "listing_get"), or -1. */
-int ab_shared_listing_get(ab_shared *s, const char *org, const char *resource, int claim,
-                          cJSON **entries, int *fresh, int *refresh, ab_error *err);
-int ab_shared_listing_put(ab_shared *s, const char *org, const char *resource,
-                          const cJSON *entries, ab_error *err);
+/* The inbox listing (see "inbox_list"): returns 0 with *version and
+ * *entries (caller deletes; NULL when unchanged since `have`), or -1. */
+int ab_shared_inbox_list(ab_shared *s, const char *org, const char *resource,
+                         unsigned long long have, long wait_ms, unsigned long long *version,
+                         cJSON **entries, ab_error *err);
+/* Asks for transfer id to be looked at again. */
+int ab_shared_inbox_recheck(ab_shared *s, const char *org, const char *id, ab_error *err);
 
 /* Records an upload (entry is not consumed). previous (37 bytes, may be
  * NULL) receives the id of an earlier transfer with the same "ref", or "". */

@@ -358,32 +358,30 @@ int ab_shared_confirm_done(ab_shared *s, const char *org, const char *id, const 
   return simple(s, req, err);
 }
 
-int ab_shared_listing_get(ab_shared *s, const char *org, const char *resource, int claim,
-                          cJSON **entries, int *fresh, int *refresh, ab_error *err) {
-  cJSON *req = request("listing_get", org, NULL);
+int ab_shared_inbox_list(ab_shared *s, const char *org, const char *resource,
+                         unsigned long long have, long wait_ms, unsigned long long *version,
+                         cJSON **entries, ab_error *err) {
+  cJSON *req = request("inbox_list", org, NULL);
   if (req != NULL) {
     cJSON_AddStringToObject(req, "resource", resource);
-    cJSON_AddBoolToObject(req, "claim", claim);
+    if (have != 0) {
+      cJSON_AddNumberToObject(req, "have", (double) have);
+    }
+    cJSON_AddNumberToObject(req, "wait_ms", (double) wait_ms);
   }
   cJSON *reply = ab_shared_call(s, req, err);
   if (reply == NULL) {
     return -1;
   }
+  const cJSON *v = cJSON_GetObjectItem(reply, "version");
+  *version = cJSON_IsNumber(v) ? (unsigned long long) v->valuedouble : 0;
   *entries = cJSON_DetachItemFromObject(reply, "entries");
-  *fresh = cJSON_IsTrue(cJSON_GetObjectItem(reply, "fresh"));
-  *refresh = cJSON_IsTrue(cJSON_GetObjectItem(reply, "refresh"));
   cJSON_Delete(reply);
   return 0;
 }
 
-int ab_shared_listing_put(ab_shared *s, const char *org, const char *resource,
-                          const cJSON *entries, ab_error *err) {
-  cJSON *req = request("listing_put", org, NULL);
-  if (req != NULL) {
-    cJSON_AddStringToObject(req, "resource", resource);
-    cJSON_AddItemToObject(req, "entries", cJSON_Duplicate(entries, 1));
-  }
-  return simple(s, req, err);
+int ab_shared_inbox_recheck(ab_shared *s, const char *org, const char *id, ab_error *err) {
+  return simple(s, request("inbox_recheck", org, id), err);
 }
 
 int ab_shared_journal_add(ab_shared *s, const char *org, const cJSON *entry, char *previous,

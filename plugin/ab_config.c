@@ -334,6 +334,7 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
   }
   ab_mount_cfg m;
   memset(&m, 0, sizeof(m));
+  m.events = AB_MOUNT_EVENTS_AUTO;
   m.path = strdup(argv[0]);
   m.source = strdup(source ? source : "");
   if (m.path == NULL || m.source == NULL || ab_outbox_cfg_init(&m.outbox) < 0) {
@@ -398,14 +399,39 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
       } else if (*n == 0) {
         rc = fail(err, source, "AltinnBrokerMount: %s= names nobody%s", key, NULL);
       }
+    } else if (strcmp(key, "events") == 0) {
+      m.inbox_options_set = 1;
+      m.events = strcmp(v, "pull") == 0 ? 0 : strcmp(v, "webhook") == 0 ? 1
+               : strcmp(v, "off") == 0 ? 2 : -1;
+      if (m.events < 0) {
+        rc = fail(err, source, "AltinnBrokerMount: events must be pull, webhook or off, got '%s'%s", v, NULL);
+      }
+    } else if (strcmp(key, "confirm") == 0) {
+      m.inbox_options_set = 1;
+      int c = strcmp(v, "on-rm") == 0 ? AB_CONFIRM_ON_RM
+            : strcmp(v, "after-read") == 0 ? AB_CONFIRM_AFTER_READ
+            : strcmp(v, "never") == 0 ? AB_CONFIRM_NEVER : -1;
+      if (c < 0) {
+        rc = fail(err, source, "AltinnBrokerMount: confirm must be on-rm, after-read or never, got '%s'%s", v, NULL);
+      } else {
+        m.confirm = (ab_confirm_policy) c;
+      }
+    } else if (strcmp(key, "layout") == 0) {
+      m.inbox_options_set = 1;
+      if (strcmp(v, "flat") == 0 || strcmp(v, "by-sender") == 0) {
+        m.by_sender = strcmp(v, "by-sender") == 0;
+      } else {
+        rc = fail(err, source, "AltinnBrokerMount: layout must be flat or by-sender, got '%s'%s", v, NULL);
+      }
     } else {
       int applied = ab_outbox_cfg_option(&m.outbox, key, v, source, err);
       if (applied < 0) {
         rc = -1;
       } else if (applied == 0) {
         rc = fail(err, source, "AltinnBrokerMount: unknown setting '%s' (known: client, resource, "
-                  "direction, recipients, users, groups, and for outboxes max-size, resend, duplicates, "
-                  "duplicate-window, temp-names, recipient-dirs, sidecars, reference, receipts)", key, NULL);
+                  "direction, recipients, users, groups, for inboxes events, confirm, layout, and for "
+                  "outboxes max-size, resend, duplicates, duplicate-window, temp-names, recipient-dirs, "
+                  "sidecars, reference, receipts)", key, NULL);
       } else if (outbox_only == NULL) {
         outbox_only = argv[i];
       }
@@ -425,6 +451,8 @@ static int mount_directive(ab_config *cfg, int argc, const char *const *argv,
       rc = fail(err, source, "AltinnBrokerMount %s: %s only applies to direction=outbox", m.path, outbox_only);
     } else if (m.direction == AB_INBOX && m.n_recipients > 0) {
       rc = fail(err, source, "AltinnBrokerMount %s: recipients= only applies to direction=outbox%s", m.path, NULL);
+    } else if (m.direction == AB_OUTBOX && m.inbox_options_set) {
+      rc = fail(err, source, "AltinnBrokerMount %s: events=, confirm= and layout= only apply to direction=inbox%s", m.path, NULL);
     }
   }
   if (rc == 0) {
@@ -539,6 +567,51 @@ static int redis_directive(ab_config *cfg, const char *directive, const char *v,
   return fail(err, source, "unknown directive %s%s", directive, NULL);
 }
 
+/* The endpoints AltinnBrokerRateLimit knows, in rate_limits[] order. */
+static const char *const rate_endpoints[] = {
+  "initialize", "upload", "overview", "details", "search", "download", "confirmdownload",
+};
+
+int ab_config_rate_limit(const ab_config *cfg, const char *endpoint) {
+  for (size_t i = 0; i < sizeof(rate_endpoints) / sizeof(rate_endpoints[0]); i++) {
+    if (strcmp(rate_endpoints[i], endpoint) == 0) {
+      return cfg->rate_limits[i];
+    }
+  }
+  return 0;
+}
+
+/* AltinnBrokerRateLimit search=10 overview=120 ...: the calls per minute
+ * the gateway allows itself per organisation and endpoint (lower them when
+ * other systems use the same organisation's quota). */
+static int rate_limit_directive(ab_config *cfg, int argc, const char *const *argv,
+                                const char *source, ab_error *err) {
+  if (argc < 1) {
+    return fail(err, source, "AltinnBrokerRateLimit needs endpoint=calls-per-minute settings, e.g. search=10%s%s", NULL, NULL);
+  }
+  for (int i = 0; i < argc; i++) {
+    char key[32];
+    const char *v = split_kv(argv[i], key, sizeof(key));
+    int which = -1;
+    for (size_t k = 0; v != NULL && k < sizeof(rate_endpoints) / sizeof(rate_endpoints[0]); k++) {
+      if (strcmp(rate_endpoints[k], key) == 0) {
+        which = (int) k;
+      }
+    }
+    if (which < 0) {
+      return fail(err, source, "AltinnBrokerRateLimit: unknown endpoint in '%s' (known: initialize, "
+                  "upload, overview, details, search, download, confirmdownload)%s", argv[i], NULL);
+    }
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || n < 1 || n > 1000000) {
+      return fail(err, source, "AltinnBrokerRateLimit: %s needs a number of calls per minute (1..1000000), got '%s'", key, v);
+    }
+    cfg->rate_limits[which] = (int) n;
+  }
+  return 0;
+}
+
 int ab_config_directive(ab_config *cfg, const char *directive, int argc,
                         const char *const *argv, const char *source,
                         ab_error *err) {
@@ -551,6 +624,9 @@ int ab_config_directive(ab_config *cfg, const char *directive, int argc,
   }
   if (strcasecmp(directive, "AltinnBrokerUpload") == 0) {
     return ab_upload_cfg_directive(&cfg->upload, argc, argv, source, err);
+  }
+  if (strcasecmp(directive, "AltinnBrokerRateLimit") == 0) {
+    return rate_limit_directive(cfg, argc, argv, source, err);
   }
   if (argc != 1) {
     return fail(err, source, "%s takes exactly one argument%s", directive, NULL);
@@ -670,6 +746,13 @@ int ab_config_finish(ab_config *cfg, ab_error *err) {
     if (m->client == NULL) {
       return ab_error_set(err, EINVAL, "%s: AltinnBrokerMount %s uses client '%s', but no "
                           "AltinnBrokerClient has that name", m->source, m->path, m->client_name);
+    }
+    if (m->events == AB_MOUNT_EVENTS_AUTO) {
+      /* Without events= an inbox pulls Altinn Events when its client asks
+       * for the Events scope (scope=...), and relies on search otherwise:
+       * a client without that scope would get no token at all. */
+      m->events = m->client->scope != NULL &&
+                  strstr(m->client->scope, "altinn:events.subscribe") != NULL ? 0 : 2;
     }
     /* A path a user sees must name one mount: the same path or nested
      * paths are fine only for audiences that share nobody. */
@@ -941,14 +1024,18 @@ char *ab_config_client_scope(const ab_config *cfg, const ab_client_cfg *c) {
   if (c->scope != NULL) {
     return strdup(c->scope);
   }
-  int read = 0, write = 0;
+  int read = 0, write = 0, events = 0;
   for (size_t i = 0; i < cfg->n_mounts; i++) {
     if (cfg->mounts[i].client == c) {
       read |= cfg->mounts[i].direction == AB_INBOX;
       write |= cfg->mounts[i].direction == AB_OUTBOX;
+      /* Altinn Events (pull and subscriptions) need their own scope. */
+      events |= cfg->mounts[i].direction == AB_INBOX && cfg->mounts[i].events != 2;
     }
   }
-  const char *s = read && write ? "altinn:broker.read altinn:broker.write"
-                : read ? "altinn:broker.read" : "altinn:broker.write";
+  char s[128];
+  snprintf(s, sizeof(s), "%s%s%s%s", read ? "altinn:broker.read" : "",
+           read && write ? " " : "", write ? "altinn:broker.write" : "",
+           events ? " altinn:events.subscribe" : "");
   return strdup(s);
 }

@@ -36,6 +36,10 @@
  *                             [users=<u1>[,<u2>...]] [groups=<g1>[,<g2>...]]
  *                             [outbox options, see ab_config_outbox.h]
  *   AltinnBrokerUpload [key=value...]                   (see ab_config_outbox.h)
+ *     inbox only:             [events=pull|webhook|off] [confirm=on-rm|after-read|never]
+ *                             [layout=flat|by-sender]
+ *   AltinnBrokerRateLimit <endpoint>=<calls per minute> ...  (initialize upload overview details
+ *                             search download confirmdownload; default: Altinn's limits)
  *
  * Who sees which mount (users=, groups=) is decided in ab_audience.h.
  */
@@ -74,6 +78,17 @@ typedef struct ab_client_cfg {
   char *source;          /* "file:line" of the directive, for messages */
 } ab_client_cfg;
 
+/* When an inbox confirms a download (README "Inbox: confirming"). */
+typedef enum ab_confirm_policy {
+  AB_CONFIRM_ON_RM = 0,      /* rm confirms, and only a file read whole (default) */
+  AB_CONFIRM_AFTER_READ = 1, /* closing a file read whole confirms it */
+  AB_CONFIRM_NEVER = 2       /* rm is refused; `altinn-broker confirm` confirms */
+} ab_confirm_policy;
+
+/* events= not given: pull when the client's scope= asks for Altinn Events,
+ * off otherwise (decided by ab_config_finish). */
+#define AB_MOUNT_EVENTS_AUTO (-1)
+
 typedef struct ab_mount_cfg {
   char *path;            /* absolute path as the SFTP user sees it, no trailing '/' */
   char *client_name;
@@ -89,6 +104,12 @@ typedef struct ab_mount_cfg {
   size_t n_groups;
   ab_outbox_cfg outbox;  /* direction=outbox only */
   char *source;
+  /* inbox */
+  int events;            /* ab_events_mode (ab_feed.h): 0 pull, 1 webhook, 2 off;
+                          * AB_MOUNT_EVENTS_AUTO until ab_config_finish decides */
+  ab_confirm_policy confirm;
+  int by_sender;         /* layout=by-sender: a directory per sending organisation */
+  int inbox_options_set; /* one of the three was given (refused on outboxes) */
 } ab_mount_cfg;
 
 typedef struct ab_config {
@@ -125,6 +146,9 @@ typedef struct ab_config {
   ab_mount_cfg *mounts;
   size_t n_mounts;
   ab_upload_cfg upload;  /* AltinnBrokerUpload */
+  /* AltinnBrokerRateLimit: calls per minute per organisation, by Broker
+   * endpoint (0 = Altinn's limit) */
+  int rate_limits[7];
 } ab_config;
 
 /* Returns a new empty configuration, or NULL on OOM. */
@@ -176,6 +200,11 @@ void ab_config_auth(const ab_config *cfg, const ab_client_cfg *c, const char *sc
  * ("/etc/proftpd/conf.d/") or a wildcard pattern, in name order, skipping
  * editor backups ("*~", "*.sw?"). */
 int ab_config_load_file(ab_config *cfg, const char *path, ab_error *err);
+
+/* The calls per minute AltinnBrokerRateLimit allows for Broker endpoint
+ * `endpoint` ("search", "overview", ...), or 0 when not configured (then
+ * Altinn's limit applies). */
+int ab_config_rate_limit(const ab_config *cfg, const char *endpoint);
 
 /* The scopes a client needs for the mounts that use it (malloc'ed),
  * or its configured scope. */

@@ -17,6 +17,12 @@
 #define EVENTS_RETRY_S 5
 #define SEARCH_RETRY_S 15
 #define FAR_FUTURE "9999-12-31T23:59:59.999999Z"
+/* Without events, a listing asked for searches for news at most this
+ * often (the search budget is 10 per minute per organisation). */
+#define ON_DEMAND_SEARCH_S 1
+/* ... and transfers left out by a failed overview are tried again when
+ * their last attempt is at least this old. */
+#define ON_DEMAND_RETRY_S 5
 
 /* A pass over search results, page by page, in ascending publish time. */
 typedef struct scan {
@@ -33,6 +39,7 @@ typedef struct scan {
 
 struct ab_feed {
   char *org, *resource_id;
+  char *label;                   /* log lines: "listing <label>: ..." */
   char us[16];                   /* "0192:<org>" */
   ab_events_mode events;
   int pull_s, sweep_s, tail_s;
@@ -43,6 +50,7 @@ struct ab_feed {
   time_t last_sweep, last_tail;
   unsigned gen, next_token;
   scan sc;
+  unsigned long changes;         /* see ab_feed_changes */
 };
 
 const char *ab_call_class_endpoint(ab_call_class c) {
@@ -71,8 +79,9 @@ ab_feed *ab_feed_new(const ab_feed_cfg *cfg, time_t now) {
   }
   f->org = strdup(cfg->org);
   f->resource_id = strdup(cfg->resource_id);
+  f->label = strdup(cfg->label != NULL ? cfg->label : cfg->resource_id);
   f->listing = ab_listing_new();
-  if (f->org == NULL || f->resource_id == NULL || f->listing == NULL) {
+  if (f->org == NULL || f->resource_id == NULL || f->label == NULL || f->listing == NULL) {
     ab_feed_free(f);
     return NULL;
   }
@@ -91,6 +100,7 @@ void ab_feed_free(ab_feed *f) {
   }
   free(f->org);
   free(f->resource_id);
+  free(f->label);
   free(f->sc.page);
   ab_listing_free(f->listing);
   free(f);
@@ -98,6 +108,10 @@ void ab_feed_free(ab_feed *f) {
 
 ab_listing *ab_feed_listing(ab_feed *f) {
   return f->listing;
+}
+
+unsigned long ab_feed_changes(const ab_feed *f) {
+  return f->changes;
 }
 
 time_t ab_feed_last_sweep(const ab_feed *f) {
@@ -268,13 +282,13 @@ void ab_feed_done_events(ab_feed *f, const ab_feed_work *w, const ab_event *ev, 
     f->pull_again = 0;
     if (err->http_status == 401 || err->http_status == 403 || err->http_status == 400) {
       f->events_broken_until = now + EVENTS_BROKEN_S;
-      logf_(ops, AB_LOG_ERROR, "inbox %s: Altinn Events cannot be read (%s); falling back to "
-            "search every %d s for %d min", f->resource_id, err->message,
+      logf_(ops, AB_LOG_ERROR, "listing %s: Altinn Events cannot be read (%s); falling back to "
+            "search every %d s for %d min", f->label, err->message,
             tail_interval(f, now), EVENTS_BROKEN_S / 60);
     } else {
       f->last_pull = now + EVENTS_RETRY_S - f->pull_s;
-      logf_(ops, AB_LOG_NOTICE, "inbox %s: events pull failed (%s); retrying in %d s",
-            f->resource_id, err->message, EVENTS_RETRY_S);
+      logf_(ops, AB_LOG_NOTICE, "listing %s: events pull failed (%s); retrying in %d s",
+            f->label, err->message, EVENTS_RETRY_S);
     }
     return;
   }
@@ -288,22 +302,26 @@ void ab_feed_done_events(ab_feed *f, const ab_feed_work *w, const ab_event *ev, 
   }
   if (n > 0) {
     snprintf(f->cursor, sizeof(f->cursor), "%s", ev[n - 1].id);
+    f->changes++;
   }
   f->pull_again = n >= (size_t) w->size;
   f->last_pull = now;
   f->events_ok = now;
   if (hints > 0) {
-    logf_(ops, AB_LOG_DEBUG, "inbox %s: %zu event(s), %zu about our files", f->resource_id, n,
+    logf_(ops, AB_LOG_DEBUG, "listing %s: %zu event(s), %zu about our files", f->label, n,
           hints);
   }
 }
 
 void ab_feed_done_overview(ab_feed *f, const ab_feed_work *w, const ab_transfer *t,
                            const ab_error *err, time_t now, const ab_feed_ops *ops) {
+  f->changes++;
   if (err != NULL) {
+    /* One transfer's unusable overview (malformed, too large, gone) never
+     * hides the others: it is left out and asked for again later. */
     ab_listing_overview_failed(f->listing, w->id, err, now);
-    logf_(ops, err->http_status == 404 ? AB_LOG_DEBUG : AB_LOG_NOTICE,
-          "inbox %s: overview of %s: %s", f->resource_id, w->id, err->message);
+    logf_(ops, err->http_status == 404 ? AB_LOG_DEBUG : AB_LOG_ERROR,
+          "listing %s: transfer %s left out: %s", f->label, w->id, err->message);
     return;
   }
   if (strcmp(t->id, w->id) != 0) {
@@ -316,24 +334,27 @@ void ab_feed_done_overview(ab_feed *f, const ab_feed_work *w, const ab_transfer 
     /* Without a size, "read whole" means nothing: not listed until the
      * Broker gives one. */
     ab_error bad = { .err_no = EIO };
-    snprintf(bad.message, sizeof(bad.message), "the overview gives no valid fileTransferSize");
+    snprintf(bad.message, sizeof(bad.message), "the Broker gives no valid fileTransferSize");
     ab_listing_overview_failed(f->listing, w->id, &bad, now);
-    logf_(ops, AB_LOG_NOTICE, "inbox %s: overview of %s: %s", f->resource_id, w->id, bad.message);
+    logf_(ops, AB_LOG_ERROR, "listing %s: transfer %s left out: %s", f->label, w->id,
+          bad.message);
     return;
   }
   if (ab_listing_apply_overview(f->listing, t, f->us, f->resource_id, now) < 0) {
-    logf_(ops, AB_LOG_ERROR, "inbox %s: out of memory", f->resource_id);
+    logf_(ops, AB_LOG_ERROR, "listing %s: out of memory", f->label);
   }
+  f->changes++;
 }
 
 void ab_feed_done_search(ab_feed *f, const ab_feed_work *w, char (*ids)[AB_ID_LEN], size_t n,
                          const ab_error *err, time_t now, const ab_feed_ops *ops) {
   int current = f->sc.active && f->sc.token == w->scan;
+  f->changes++;
   if (err != NULL) {
     if (current) {
       f->sc.retry_at = now + SEARCH_RETRY_S;
     }
-    logf_(ops, AB_LOG_NOTICE, "inbox %s: search failed (%s); retrying in %d s", f->resource_id,
+    logf_(ops, AB_LOG_NOTICE, "listing %s: search failed (%s); retrying in %d s", f->label,
           err->message, SEARCH_RETRY_S);
     return;
   }
@@ -364,8 +385,8 @@ void ab_feed_done_search(ab_feed *f, const ab_feed_work *w, char (*ids)[AB_ID_LE
     size_t rechecks = ab_listing_recheck_unseen(f->listing, f->sc.gen, f->sc.started, now);
     f->last_sweep = now;
     f->last_tail = now;
-    logf_(ops, AB_LOG_INFO, "inbox %s: reconciliation sweep done: %zu listed, %zu pending, "
-          "%zu to re-check", f->resource_id, ab_listing_shown(f->listing),
+    logf_(ops, AB_LOG_INFO, "listing %s: reconciliation sweep done: %zu listed, %zu pending, "
+          "%zu to re-check", f->label, ab_listing_shown(f->listing),
           ab_listing_pending(f->listing), rechecks);
   }
   scan_end(f);
@@ -377,15 +398,29 @@ int ab_feed_event(ab_feed *f, const ab_event *ev, time_t now) {
     return 0;
   }
   ab_listing_hint(f->listing, ev->transfer_id, kind == 2, now);
+  f->changes++;
   return 1;
+}
+
+void ab_feed_want_news(ab_feed *f, time_t now) {
+  /* Transfers left out after failed overviews are tried again too. */
+  ab_listing_retry_failed(f->listing, now, ON_DEMAND_RETRY_S);
+  if (f->events == AB_EVENTS_PULL && events_usable(f, now)) {
+    f->pull_again = 1;
+  } else if (f->events != AB_EVENTS_WEBHOOK && !f->sc.active &&
+             now - f->last_tail >= ON_DEMAND_SEARCH_S) {
+    f->last_tail = 0;            /* a tail scan is due at once */
+  }
 }
 
 void ab_feed_confirmed(ab_feed *f, const char *id, time_t now) {
   ab_listing_gone(f->listing, id, AB_GONE_CONFIRMED, now);
+  f->changes++;
 }
 
 void ab_feed_recheck(ab_feed *f, const char *id, time_t now) {
   ab_listing_hint(f->listing, id, 1, now);
+  f->changes++;
 }
 
 int ab_feed_due_in(const ab_feed *f, time_t now) {
@@ -520,6 +555,7 @@ int ab_feed_load(ab_feed *f, const cJSON *doc, time_t now) {
   }
   ab_listing_free(f->listing);
   f->listing = l;
+  f->changes++;
   ab_json_copy_string(doc, "cursor", f->cursor, sizeof(f->cursor));
   f->pull_again = num(doc, "pullAgain") != 0;
   f->created = (time_t) num(doc, "created");

@@ -57,6 +57,7 @@ typedef enum ab_events_mode {
 typedef struct ab_feed_cfg {
   const char *org;          /* our organisation, 9 digits */
   const char *resource_id;
+  const char *label;        /* for log lines, e.g. the mount path "/inbox" (NULL = the resource) */
   ab_events_mode events;
   int pull_interval_s;      /* 0 = 1 */
   int sweep_interval_s;     /* 0 = 300 */
@@ -151,12 +152,23 @@ int ab_feed_step(ab_feed *f, const ab_feed_ops *ops, time_t now, int max_calls);
  * feed, 0 when it was not about us. */
 int ab_feed_event(ab_feed *f, const ab_event *ev, time_t now);
 
+/* Someone is looking at the listing and should see what was published a
+ * moment ago: makes an events pull due now (mode pull, events usable), or,
+ * when events cannot tell (mode off, or events failing), a search of the
+ * newest transfers - unless one ran in the last ON_DEMAND_SEARCH_S seconds. */
+void ab_feed_want_news(ab_feed *f, time_t now);
+
 /* We confirmed transfer id (rm): it leaves the listing at once. */
 void ab_feed_confirmed(ab_feed *f, const char *id, time_t now);
 
 /* A download of id failed in a way that means it is no longer available
  * (404, 403 BRO-00007): re-check it. */
 void ab_feed_recheck(ab_feed *f, const char *id, time_t now);
+
+/* A counter that grows whenever the feed changes in a way worth keeping or
+ * showing (listing, events cursor, sweep progress); not for timestamps
+ * that move on every call. Hosts save and re-serve when it moved. */
+unsigned long ab_feed_changes(const ab_feed *f);
 
 /* Time of the last completed full sweep (0 = none yet) and of the last
  * successful events pull (0 = none), for status output. */

@@ -351,6 +351,10 @@ ab_hub *ab_hub_new(const ab_hub_options *o, ab_error *err) {
       return NULL;
     }
   }
+  if (hub_feeds_init(h, err) < 0) {
+    ab_hub_free(h);
+    return NULL;
+  }
   return h;
 }
 
@@ -358,6 +362,7 @@ void ab_hub_free(ab_hub *h) {
   if (h == NULL) {
     return;
   }
+  hub_feeds_free(h);
   for (size_t i = 0; i < h->n_clients; i++) {
     hub_client *c = &h->clients[i];
     ab_auth_free(c->auth);
@@ -477,6 +482,16 @@ static int handle(ab_hub *h, ab_hub_peer *p, const cJSON *req, cJSON *reply, ab_
   if (!p->logged_in) {
     return ab_error_set(err, EPERM, "log in first (op \"login\")");
   }
+  /* Events from the webhook receiver and work nudges: administrators only
+   * (`altinn-broker events serve`), not SFTP users' sessions. */
+  if (strcmp(op, "inbox_event") == 0 || strcmp(op, "inbox_work") == 0) {
+    if (!p->admin) {
+      return ab_error_set(err, EACCES, "%s is for the administrator's tools", op);
+    }
+    return strcmp(op, "inbox_event") == 0
+           ? hub_op_inbox_event(h, cJSON_GetObjectItem(req, "event"), reply, err)
+           : hub_op_inbox_work(h, req, reply, err);
+  }
   if (strcmp(op, "token") == 0) {
     const char *name = str(req, "client");
     for (size_t i = 0; name != NULL && i < h->n_clients; i++) {
@@ -522,16 +537,21 @@ static int handle(ab_hub *h, ab_hub_peer *p, const cJSON *req, cJSON *reply, ab_
                                cJSON_IsTrue(cJSON_GetObjectItem(req, "confirmed")), reply, err);
   }
   const char *resource = str(req, "resource");
-  if ((strcmp(op, "listing_get") == 0 || strcmp(op, "listing_put") == 0) &&
+  if ((strcmp(op, "inbox_list") == 0 || strcmp(op, "inbox_status") == 0) &&
       (resource == NULL || !ab_store_key_ok(resource) || strlen(resource) > 100)) {
     return ab_error_set(err, EINVAL, "%s needs a \"resource\"", op);
   }
-  if (strcmp(op, "listing_get") == 0) {
-    return hub_op_listing_get(h, org, resource, cJSON_IsTrue(cJSON_GetObjectItem(req, "claim")),
-                              reply, err);
+  if (strcmp(op, "inbox_list") == 0) {
+    return hub_op_inbox_list(h, org, resource, req, reply, err);
   }
-  if (strcmp(op, "listing_put") == 0) {
-    return hub_op_listing_put(h, org, resource, cJSON_GetObjectItem(req, "entries"), reply, err);
+  if (strcmp(op, "inbox_status") == 0) {
+    return hub_op_inbox_status(h, org, resource, reply, err);
+  }
+  if (strcmp(op, "inbox_recheck") == 0) {
+    if (id == NULL) {
+      return ab_error_set(err, EINVAL, "inbox_recheck needs \"id\"");
+    }
+    return hub_op_inbox_recheck(h, org, id, reply, err);
   }
   if (strcmp(op, "journal_add") == 0) {
     return hub_op_journal_add(h, org, cJSON_GetObjectItem(req, "entry"), reply, err);

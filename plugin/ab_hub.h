@@ -11,7 +11,8 @@
  *             details 15/min, other endpoints 120/min each) shared by every
  *             caller of the store;
  *   inbox     "read whole" markers, confirm claims (one confirm per file),
- *             confirmed markers, and the shared listing with its refresh claim;
+ *             confirmed markers, and the inbox listings, kept fresh from Altinn
+ *             Events and search by a background thread (ab_hub_feed.c);
  *   journal   one record per upload (fileTransferId, name, size, MD5,
  *             sender's reference, state), for receipts and duplicate detection.
  *
@@ -61,6 +62,12 @@ typedef struct ab_hub_peer {
 /* Handles one request (see ab_agent.h) and returns the reply, which is
  * never NULL unless memory runs out. */
 cJSON *ab_hub_handle(ab_hub *h, ab_hub_peer *peer, const cJSON *req);
+
+/* Starts the thread that keeps the inbox feeds fresh in the background
+ * (Altinn Events, overviews, search reconciliation; ab_hub_feed.c). The
+ * agent calls it; a hub without it works a feed only when a listing is
+ * asked for. ab_hub_free stops it. */
+int ab_hub_start_background(ab_hub *h, ab_error *err);
 
 /* Background work, called about once a second by the agent: node
  * heartbeat, replay of writes queued while Redis was down. A place for

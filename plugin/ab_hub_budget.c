@@ -19,7 +19,12 @@
 
 #define WINDOW_MS 61000
 
-static int limit_for(const char *endpoint) {
+/* Altinn's limits, or lower ones from AltinnBrokerRateLimit. */
+static int limit_for(const ab_config *cfg, const char *endpoint) {
+  int configured = ab_config_rate_limit(cfg, endpoint);
+  if (configured > 0) {
+    return configured;
+  }
   if (strcmp(endpoint, "search") == 0) {
     return 10;
   }
@@ -40,13 +45,14 @@ static int known_endpoint(const char *e) {
   return 0;
 }
 
-int hub_op_budget(ab_hub *h, const char *org, const char *endpoint, cJSON *reply, ab_error *err) {
+int hub_budget_take(ab_hub *h, const char *org, const char *endpoint, long long *retry_ms,
+                    ab_error *err) {
   if (!known_endpoint(endpoint)) {
     return ab_error_set(err, EINVAL, "unknown Broker endpoint '%.40s'", endpoint);
   }
   char key[128];
   snprintf(key, sizeof(key), "rate:%s:%s", org, endpoint);
-  int limit = limit_for(endpoint);
+  int limit = limit_for(h->cfg, endpoint);
   long long retry = 0;
   int rc = h->primary->ops->rate_take(h->primary, key, limit, WINDOW_MS, &retry, err);
   if (rc >= 0) {
@@ -63,13 +69,20 @@ int hub_op_budget(ab_hub *h, const char *org, const char *endpoint, cJSON *reply
     int share = limit / (nodes > 0 ? nodes : 1);
     rc = h->local->ops->rate_take(h->local, key, share > 0 ? share : 1, WINDOW_MS, &retry, err);
   }
-  if (rc < 0) {
-    return -1;
-  }
   if (rc == 0) {
     pthread_mutex_lock(&h->mu);
     h->stats.budget_refused++;
     pthread_mutex_unlock(&h->mu);
+  }
+  *retry_ms = retry;
+  return rc;
+}
+
+int hub_op_budget(ab_hub *h, const char *org, const char *endpoint, cJSON *reply, ab_error *err) {
+  long long retry = 0;
+  int rc = hub_budget_take(h, org, endpoint, &retry, err);
+  if (rc < 0) {
+    return -1;
   }
   cJSON_AddBoolToObject(reply, "granted", rc == 1);
   cJSON_AddNumberToObject(reply, "retry_ms", (double) retry);

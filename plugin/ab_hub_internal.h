@@ -1,6 +1,6 @@
 /* ab_hub_internal.h - state shared by the hub's files (ab_hub.c: requests,
  * failover; ab_hub_token.c; ab_hub_budget.c; ab_hub_inbox.c;
- * ab_hub_journal.c). Not part of any public API. */
+ * ab_hub_feed.c; ab_hub_journal.c). Not part of any public API. */
 #ifndef AB_HUB_INTERNAL_H
 #define AB_HUB_INTERNAL_H
 
@@ -50,6 +50,7 @@ struct ab_hub {
   hub_client *clients;
   size_t n_clients;
   struct hub_metrics *metrics; /* ab_hub_metrics.c */
+  struct hub_feeds *feeds;   /* the inbox feeds (ab_hub_feed.c) */
 };
 
 long long hub_mono_ms(void);
@@ -81,10 +82,14 @@ int hub_op_confirm_claim(ab_hub *h, ab_hub_peer *p, const char *org, const char 
                          cJSON *reply, ab_error *err);
 int hub_op_confirm_done(ab_hub *h, const char *org, const char *id, const char *claim,
                         int ok, cJSON *reply, ab_error *err);
-int hub_op_listing_get(ab_hub *h, const char *org, const char *resource, int claim,
-                       cJSON *reply, ab_error *err);
-int hub_op_listing_put(ab_hub *h, const char *org, const char *resource,
-                       const cJSON *entries, cJSON *reply, ab_error *err);
+int hub_op_inbox_list(ab_hub *h, const char *org, const char *resource, const cJSON *req,
+                      cJSON *reply, ab_error *err);
+int hub_op_inbox_event(ab_hub *h, const cJSON *event, cJSON *reply, ab_error *err);
+int hub_op_inbox_work(ab_hub *h, const cJSON *req, cJSON *reply, ab_error *err);
+int hub_op_inbox_status(ab_hub *h, const char *org, const char *resource, cJSON *reply,
+                        ab_error *err);
+int hub_op_inbox_recheck(ab_hub *h, const char *org, const char *id, cJSON *reply,
+                         ab_error *err);
 int hub_op_journal_add(ab_hub *h, const char *org, const cJSON *entry, cJSON *reply,
                        ab_error *err);
 int hub_op_journal_get(ab_hub *h, const char *org, const char *id, cJSON *reply, ab_error *err);
@@ -104,6 +109,18 @@ void hub_metrics_http(void *ctx, const char *method, const char *url, long statu
 int hub_op_metrics(ab_hub *h, const char *op, const cJSON *req, cJSON *reply, ab_error *err);
 /* Writes AltinnBrokerMetricsFile when due (called from ab_hub_tick). */
 void hub_metrics_tick(ab_hub *h);
+/* The rate budget (ab_hub_budget.c): 1 = one call to Broker `endpoint`
+ * for org may be made now (counted), 0 = not now (*retry_ms says when),
+ * -1 with err. */
+int hub_budget_take(ab_hub *h, const char *org, const char *endpoint, long long *retry_ms,
+                    ab_error *err);
+
+/* The inbox feeds (ab_hub_feed.c): created with the hub, freed with it
+ * (stopping the background thread, saving what was learned). */
+int hub_feeds_init(ab_hub *h, ab_error *err);
+void hub_feeds_free(ab_hub *h);
+/* A confirmation recorded through this hub: the transfer leaves the listing. */
+void hub_feed_confirmed(ab_hub *h, const char *org, const char *id);
 
 /* 1 when s is a Broker GUID (hex and '-', 36 chars): safe in a store key. */
 int hub_is_id(const char *s);

@@ -422,7 +422,18 @@ void ab_listing_overview_failed(ab_listing *l, const char *id, const ab_error *e
     delay *= 2;
   }
   e->tries++;
+  e->tried = now;
   e->next_check = now + (delay < BACKOFF_MAX ? delay : BACKOFF_MAX);
+}
+
+void ab_listing_retry_failed(ab_listing *l, time_t now, time_t min_age) {
+  for (size_t i = 0; l->pending > 0 && i < l->n; i++) {
+    ab_listing_entry *e = &l->e[i];
+    if (e->state == AB_ENTRY_PENDING && e->tries > 0 && e->next_check > now &&
+        now - e->tried >= min_age) {
+      e->next_check = now;
+    }
+  }
 }
 
 void ab_listing_mark_seen(ab_listing *l, const char *id, unsigned sweep) {
@@ -524,7 +535,8 @@ cJSON *ab_listing_to_json(const ab_listing *l) {
     }
     if (ok && e->state == AB_ENTRY_PENDING) {
       ok = cJSON_AddNumberToObject(o, "next", (double) e->next_check) &&
-           cJSON_AddNumberToObject(o, "tries", e->tries);
+           cJSON_AddNumberToObject(o, "tries", e->tries) &&
+           cJSON_AddNumberToObject(o, "tried", (double) e->tried);
     }
     if (!ok) {
       cJSON_Delete(arr);
@@ -576,6 +588,7 @@ ab_listing *ab_listing_from_json(const cJSON *arr) {
     e->until = (time_t) num(o, "until");
     e->next_check = (time_t) num(o, "next");
     e->tries = (int) num(o, "tries");
+    e->tried = (time_t) num(o, "tried");
     if (e->state == AB_ENTRY_PENDING) {
       l->pending++;
     }

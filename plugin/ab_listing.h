@@ -70,6 +70,7 @@ typedef struct ab_listing_entry {
   time_t until;            /* GONE: forget the tombstone after this */
   time_t next_check;       /* PENDING: do not fetch the overview before this */
   int tries;               /* PENDING: failed overview attempts in a row */
+  time_t tried;            /* PENDING: when the last attempt failed */
   unsigned sweep;          /* last reconciliation sweep that saw it in search */
   time_t listed_at;        /* when it was first shown (our clock) */
 } ab_listing_entry;
@@ -129,6 +130,10 @@ void ab_listing_overview_failed(ab_listing *l, const char *id, const ab_error *e
 /* Marks id GONE for `reason` (we confirmed it; a download said it is no
  * longer available). Unknown ids get a tombstone too. */
 int ab_listing_gone(ab_listing *l, const char *id, ab_gone_reason reason, time_t now);
+
+/* Makes pending transfers whose last failed overview is at least min_age
+ * seconds old due again now (someone is looking at the listing). */
+void ab_listing_retry_failed(ab_listing *l, time_t now, time_t min_age);
 
 /* Records that reconciliation sweep `sweep` saw id in search results. */
 void ab_listing_mark_seen(ab_listing *l, const char *id, unsigned sweep);

@@ -241,8 +241,8 @@ void ab_vfs_free(ab_vfs *vfs) {
   if (vfs == NULL) {
     return;
   }
+  ab_inbox_free(vfs);
   for (size_t i = 0; i < vfs->n_mounts; i++) {
-    free(vfs->mounts[i].entries);
     ab_outbox_free(&vfs->mounts[i]);
   }
   for (size_t i = 0; i < vfs->n_clients; i++) {
@@ -289,8 +289,11 @@ static ab_mount *resolve(ab_vfs *vfs, const char *path, const char **name,
     }
     const char *rest = path + n;
     while (*rest == '/') rest++;
-    /* Trailing slashes ("/inbox/a.txt/") are not files. */
-    if (strchr(rest, '/') != NULL && vfs->mounts[i].cfg->direction == AB_INBOX) {
+    /* Trailing slashes ("/inbox/a.txt/") are not files. Outboxes (recipient
+     * directories) and inboxes with a directory per sender have more levels,
+     * which ab_outbox.c and ab_inbox.c check. */
+    const ab_mount_cfg *mc = vfs->mounts[i].cfg;
+    if (strchr(rest, '/') != NULL && mc->direction == AB_INBOX && !mc->by_sender) {
       ab_error_set(err, ENOENT, "%s: no such file (%s has no subdirectories)", path, mp);
       return NULL;
     }
@@ -362,7 +365,7 @@ static int vfs_fstat(ab_file *f, ab_stat *st, ab_error *err) {
   memset(st, 0, sizeof(*st));
   st->mode = f->writing ? 0644 : 0444;
   st->size = f->size;
-  st->mtime = time(NULL);
+  st->mtime = f->mtime != 0 ? f->mtime : time(NULL);
   return 0;
 }
 
@@ -404,31 +407,17 @@ static int vfs_opendir(ab_vfs *vfs, const char *path, ab_dir **out, ab_error *er
   if (m == NULL) {
     return -1;
   }
-  if (*name != '\0' && m->cfg->direction == AB_INBOX) {
-    return ab_error_set(err, ENOTDIR, "%s is not a directory", path);
-  }
-  if (m->cfg->direction == AB_INBOX && ab_inbox_refresh(vfs, m, 0, err) < 0) {
-    return -1;
-  }
   ab_dir *d = calloc(1, sizeof(*d));
   int ok = d != NULL && dir_add(d, ".") > 0 && dir_add(d, "..") > 0;
   if (!ok) {
     vfs_closedir(d);
     return ab_error_set(err, ENOMEM, "out of memory");
   }
-  if (m->cfg->direction == AB_OUTBOX) {
-    if (ab_outbox_list(vfs, m, name, dir_add, d, err) < 0) {
-      vfs_closedir(d);
-      return -1;
-    }
-  } else {
-    for (size_t i = 0; ok && i < m->n_entries; i++) {
-      ok = dir_add(d, m->entries[i].name) > 0;
-    }
-  }
-  if (!ok) {
+  int rc = m->cfg->direction == AB_OUTBOX ? ab_outbox_list(vfs, m, name, dir_add, d, err)
+                                          : ab_inbox_list(vfs, m, name, dir_add, d, err);
+  if (rc < 0) {
     vfs_closedir(d);
-    return ab_error_set(err, ENOMEM, "out of memory");
+    return -1;
   }
   *out = d;
   return 0;
@@ -451,6 +440,18 @@ static int vfs_unlink(ab_vfs *vfs, const char *path, ab_error *err) {
     return ab_outbox_unlink(vfs, m, name, err);
   }
   return ab_inbox_unlink(vfs, m, name, err);
+}
+
+int ab_vfs_confirm(ab_vfs *vfs, const char *path, ab_error *err) {
+  const char *name;
+  ab_mount *m = resolve(vfs, path, &name, err);
+  if (m == NULL) {
+    return -1;
+  }
+  if (m->cfg->direction != AB_INBOX || *name == '\0') {
+    return ab_error_set(err, EINVAL, "%s is not a file in an inbox", path);
+  }
+  return ab_inbox_confirm(vfs, m, name, err);
 }
 
 static int vfs_rename(ab_vfs *vfs, const char *from, const char *to, ab_error *err) {

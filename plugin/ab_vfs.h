@@ -98,6 +98,11 @@ void ab_vfs_free(ab_vfs *vfs);
 size_t ab_vfs_mount_count(const ab_vfs *vfs);
 const char *ab_vfs_mount_path(const ab_vfs *vfs, size_t i);
 
+/* An administrator's operation, not for gateways: confirms the download of
+ * the inbox file at path (which must have been read whole, in any
+ * session), whatever the mount's confirm policy. */
+int ab_vfs_confirm(ab_vfs *vfs, const char *path, ab_error *err);
+
 /* The real file descriptor behind an open file (rule 4). */
 int ab_file_fd(const ab_file *f);
 

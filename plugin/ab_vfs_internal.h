@@ -10,16 +10,37 @@
 #include "ab_metrics.h"
 #include "ab_journal.h"
 #include "ab_spool.h"
+#include "ab_ranges.h"
+#include "ab_strmap.h"
 #include "ab_vfs.h"
 
-/* One Broker transfer as the inbox shows it. */
+/* One Broker transfer as the inbox shows it (from the agent's listing,
+ * ab_hub_feed.c: names are final there). */
 typedef struct ab_inbox_entry {
   char id[AB_ID_LEN];
-  char base[256];        /* the Broker's fileName, sanitized */
-  char name[256];        /* base, made unique: the name the SFTP user sees */
+  char *name;            /* in the flat view */
+  char *gname;           /* in its sender's directory (layout=by-sender) */
+  char *dir;             /* the sender's directory */
   long long size;
-  time_t mtime;
+  time_t mtime;          /* publish time */
+  int gone;              /* confirmed by this session since the copy was made */
 } ab_inbox_entry;
+
+/* A session's copy of an inbox listing, with indexes for lookups. */
+typedef struct ab_inbox_view {
+  ab_inbox_entry *e;
+  size_t n;
+  ab_strmap *by_name;    /* flat name, or "<dir>/<gname>", -> index */
+  ab_strmap *dirs;       /* sender directory -> index of its newest file */
+  unsigned long long version; /* the agent's listing version (0 = none yet) */
+  long long fetched_ms;  /* monotonic */
+} ab_inbox_view;
+
+/* What this session delivered of a transfer, over all its handles. */
+typedef struct ab_read_cov {
+  char id[AB_ID_LEN];
+  ab_ranges ranges;
+} ab_read_cov;
 
 typedef struct ab_client_session {
   const ab_client_cfg *cfg;
@@ -34,9 +55,7 @@ typedef struct ab_mount {
   const ab_mount_cfg *cfg;
   ab_client_session *client;
   /* inbox */
-  ab_inbox_entry *entries;
-  size_t n_entries;
-  time_t listed_at;      /* 0 = never listed */
+  ab_inbox_view inbox;
   /* outbox: this session's uploads, temporary names, sidecars, receipts
    * (ab_outbox.c; created on first use) */
   struct ab_outbox_state *outbox;
@@ -58,6 +77,8 @@ struct ab_vfs {
   ab_metrics *metrics;   /* this process's counts not yet handed to the agent */
   ab_report_fn report;
   void *report_ctx;
+  ab_read_cov *covs;     /* inbox files partly or wholly read, per transfer */
+  size_t n_covs;
 };
 
 struct ab_file {
@@ -75,9 +96,8 @@ struct ab_file {
   /* download */
   char id[AB_ID_LEN];
   ab_download *dl;
-  long long read_upto;   /* bytes [0, read_upto) delivered to the client */
-  int size_checked;      /* the download's own size vs f->size: 0 not yet, 1 equal,
-                          * -1 different (then nothing is ever read whole) */
+  int downloaded;        /* a download was made (an empty file needs one too) */
+  time_t mtime;          /* publish time (fstat) */
 };
 
 /* Logs, counts and hands to the gateway what became of one transfer
@@ -116,13 +136,22 @@ int ab_outbox_list(ab_vfs *vfs, ab_mount *m, const char *rest,
                    int (*add)(void *ctx, const char *name), void *ctx, ab_error *err);
 void ab_outbox_free(ab_mount *m);
 
-/* inbox (ab_inbox.c) */
-int ab_inbox_refresh(ab_vfs *vfs, ab_mount *m, int force, ab_error *err);
-int ab_inbox_stat(ab_vfs *vfs, ab_mount *m, const char *name, ab_stat *st, ab_error *err);
-int ab_inbox_open(ab_vfs *vfs, ab_mount *m, const char *name, int flags,
+/* inbox (ab_inbox.c). `rest` is the path below the mount: a name, or for
+ * mounts with layout=by-sender "<sender dir>" or "<sender dir>/<name>". */
+int ab_inbox_stat(ab_vfs *vfs, ab_mount *m, const char *rest, ab_stat *st, ab_error *err);
+/* Calls add(ctx, name) for each entry of directory `rest` ("" = the mount);
+ * add returns < 0 to stop (out of memory). */
+int ab_inbox_list(ab_vfs *vfs, ab_mount *m, const char *rest,
+                  int (*add)(void *ctx, const char *name), void *ctx, ab_error *err);
+int ab_inbox_open(ab_vfs *vfs, ab_mount *m, const char *rest, int flags,
                   ab_file **out, ab_error *err);
 ssize_t ab_inbox_pread(ab_file *f, void *buf, size_t len, off_t off, ab_error *err);
 int ab_inbox_close(ab_file *f, ab_error *err);
-int ab_inbox_unlink(ab_vfs *vfs, ab_mount *m, const char *name, ab_error *err);
+int ab_inbox_unlink(ab_vfs *vfs, ab_mount *m, const char *rest, ab_error *err);
+/* Confirms the download of `rest` for the admin CLI (any confirm policy;
+ * the file must have been read whole). */
+int ab_inbox_confirm(ab_vfs *vfs, ab_mount *m, const char *rest, ab_error *err);
+/* Frees the session's inbox state (listing copies, what was read). */
+void ab_inbox_free(ab_vfs *vfs);
 
 #endif

@@ -56,6 +56,11 @@ static const struct {
   { "agent", cli_cmd_agent, 0, "agent [--allow-uid UID]         run the gateway's agent in the foreground (inetd setups,\n"
     "                                  systemd); root (and UID) may connect; stop with SIGTERM" },
   { "metrics", cli_cmd_metrics, 0, "metrics                         the running gateway's counters (Prometheus text; --json)" },
+  { "confirm", cli_cmd_confirm, 0, "confirm MOUNT NAME              confirm the download of NAME (read whole before)" },
+  { "events", cli_cmd_events, 0, "events subscribe MOUNT URL [--type T] | list [MOUNT] | delete MOUNT ID\n"
+    "                                  manage Altinn Events webhook subscriptions of an inbox\n"
+    "  events serve [--listen ADDR:PORT [--path P] [--tls-cert F --tls-key F]]\n"
+    "                                  receive Altinn Events webhooks for the inboxes" },
 };
 
 /* -g a,b -g c: appends each group to ctx->groups. */

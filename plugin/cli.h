@@ -62,5 +62,10 @@ void cli_check_events(const ab_config *cfg, ab_http *http, ab_auth *auth, const 
 int cli_cmd_ls(cli_context *ctx, int argc, char **argv);
 int cli_cmd_send(cli_context *ctx, int argc, char **argv);
 int cli_cmd_get(cli_context *ctx, int argc, char **argv);
+int cli_cmd_confirm(cli_context *ctx, int argc, char **argv);
+int cli_cmd_events(cli_context *ctx, int argc, char **argv);
+
+/* `events serve` (cli_events_serve.c), dispatched by cli_cmd_events. */
+int cli_events_serve(cli_context *ctx, int argc, char **argv);
 
 #endif

@@ -1,5 +1,7 @@
-/* cli_check_events.c - step 5 of `altinn-broker check`: is there an Altinn
- * Events subscription for the mount's resource, and is it validated?
+/* cli_check_events.c - step 5 of `altinn-broker check`: can the mount learn
+ * of new files from Altinn Events? For an inbox with events=pull: can
+ * events be pulled; with events=webhook: is there a subscription for the
+ * mount's resource, and is it validated?
  *
  * A client that requests the scope altinn:events.subscribe (scope= of its
  * AltinnBrokerClient) is taken to use events; its subscriptions are listed
@@ -55,9 +57,9 @@ static void judge(const ab_subscription *subs, size_t n, const char *urn, const 
                 "validated", pending->id, urn);
     return;
   }
-  snprintf(fix, sizeof(fix), "create one: POST /events/api/v1/subscriptions with endPoint "
-           "(https), resourceFilter %s and subjectFilter "
-           "urn:altinn:organization:identifier-no:%s (no sourceFilter)", urn, org);
+  snprintf(fix, sizeof(fix), "create one: altinn-broker events subscribe %s https://<public "
+           "address of altinn-broker events serve> (resourceFilter %s, subjectFilter "
+           "urn:altinn:organization:identifier-no:%s)", m->path, urn, org);
   ab_step_set(out, AB_VERDICT_WARN, NULL, 0, fix, "the client requests %s but has no "
               "subscription for %s (mount %s finds new files by search)", EVENTS_SCOPE, urn,
               m->path);
@@ -78,6 +80,26 @@ void cli_check_events(const ab_config *cfg, ab_http *http, ab_auth *auth, const 
   char urn[300];
   snprintf(urn, sizeof(urn), "urn:altinn:resource:%s", m->resource_id);
   const char *org = c->systemuser_org ? c->systemuser_org : c->org;
+  if (m->direction == AB_INBOX && m->events == 0) {
+    /* events=pull: the gateway reads events itself; no webhook needed. */
+    ab_event *ev = NULL;
+    if (ab_events_pull(&b, m->resource_id, org, "0", 1, &ev, &n, &err) == 0) {
+      ab_step_set(out, AB_VERDICT_OK, NULL, 0, NULL, "Altinn Events for %s can be pulled "
+                  "(events=pull: no subscription needed)", urn);
+    } else if (err.err_no == EIO) {
+      ab_step_set(out, AB_VERDICT_UNAVAILABLE, err.code, err.http_status, "check that this host "
+                  "reaches Altinn Events and try again later", "%s", err.message);
+    } else {
+      char fix[AB_ERROR_MSG_MAX];
+      snprintf(fix, sizeof(fix), "Events needs an Altinn token with %s, and the owner of %s must "
+               "allow the action subscribe for organisation %s; or set events=off on the mount "
+               "(new files are then found by search, within about 10 s)", EVENTS_SCOPE,
+               m->resource_id, org);
+      ab_step_set(out, AB_VERDICT_FAIL, err.code, err.http_status, fix, "%s", err.message);
+    }
+    free(ev);
+    return;
+  }
   if (ab_events_subscriptions(&b, &subs, &n, &err) == 0) {
     judge(subs, n, urn, m, org, out);
   } else if (err.err_no == EIO && err.http_status != 200) {

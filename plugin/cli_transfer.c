@@ -200,3 +200,27 @@ int cli_cmd_get(cli_context *ctx, int argc, char **argv) {
   cli_print_reports(ctx);
   return rc;
 }
+
+int cli_cmd_confirm(cli_context *ctx, int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: altinn-broker confirm MOUNT NAME\n");
+    return 2;
+  }
+  ab_vfs *vfs = cli_open_session(ctx);
+  if (vfs == NULL) {
+    return 1;
+  }
+  char *path = mount_file(argv[1], argv[2]);
+  ab_error err;
+  int rc = 0;
+  if (path == NULL || ab_vfs_confirm(vfs, path, &err) < 0) {
+    fprintf(stderr, "altinn-broker: confirm %s: %s\n", path ? path : argv[2],
+            path ? err.message : "out of memory");
+    rc = 1;
+  } else {
+    printf("confirmed %s\n", path);
+  }
+  free(path);
+  ab_vfs_free(vfs);
+  return rc;
+}

@@ -13,6 +13,7 @@ ab_core_sources = \
 	plugin/ab_listing.c plugin/ab_listing.h \
 	plugin/ab_feed.c plugin/ab_feed.h \
 	plugin/ab_ranges.c plugin/ab_ranges.h \
+	plugin/ab_inbox_admin.c plugin/ab_inbox_admin.h \
 	plugin/ab_vfs.c plugin/ab_vfs.h plugin/ab_vfs_internal.h \
 	plugin/ab_addressing.c plugin/ab_addressing.h \
 	plugin/ab_journal.h plugin/ab_journal_shared.c \
@@ -26,6 +27,6 @@ bin_PROGRAMS += plugin/altinn-broker
 plugin_altinn_broker_SOURCES = plugin/altinn_broker_cli.c plugin/cli.h \
 	plugin/cli_check.c plugin/cli_check_events.c plugin/cli_transfer.c \
 	plugin/cli_metrics.c plugin/cli_status.c plugin/cli_resource.c plugin/cli_agent.c \
-	plugin/cli_output.c
-plugin_altinn_broker_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
-plugin_altinn_broker_LDADD = plugin/libabcore.la
+	plugin/cli_output.c plugin/cli_events.c plugin/cli_events_serve.c
+plugin_altinn_broker_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(MHD_CFLAGS)
+plugin_altinn_broker_LDADD = plugin/libabcore.la $(CJSON_LIBS) $(MHD_LIBS)

@@ -10,6 +10,7 @@ ab_state_sources += \
 	plugin/ab_hub_token.c \
 	plugin/ab_hub_budget.c \
 	plugin/ab_hub_inbox.c \
+	plugin/ab_hub_feed.c \
 	plugin/ab_hub_journal.c \
 	plugin/ab_hub_metrics.c
 # The agent process and its client (sessions, the CLI).

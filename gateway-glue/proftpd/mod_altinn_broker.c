@@ -453,6 +453,7 @@ static conftable abp_conftab[] = {
   { "AltinnBrokerStateDir",        set_altinnbroker, NULL },
   { "AltinnBrokerClient",          set_altinnbroker, NULL },
   { "AltinnBrokerMount",           set_altinnbroker, NULL },
+  { "AltinnBrokerRateLimit",       set_altinnbroker, NULL },
   { "AltinnBrokerRedis",           set_altinnbroker, NULL },
   { "AltinnBrokerRedisUser",       set_altinnbroker, NULL },
   { "AltinnBrokerRedisPassword",   set_altinnbroker, NULL },

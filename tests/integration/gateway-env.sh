@@ -120,7 +120,7 @@ AllowOverwrite          on
   AltinnBrokerClient gateway client-id=11111111-1111-4111-8111-111111111111 org=$GW_ORG \\
       key=$GW_DIR/emu/keys/gateway.key kid=gateway-key-1
   AltinnBrokerMount /outbox client=gateway resource=demo-resource direction=outbox recipients=0192:$GW_PARTNER_ORG
-  AltinnBrokerMount /inbox  client=gateway resource=demo-resource direction=inbox
+  AltinnBrokerMount /inbox  client=gateway resource=demo-resource direction=inbox events=pull
 </IfModule>
 CONF
   if [ -n "${2:-}" ]; then cat "$2" >> "$GW_DIR/proftpd.conf"; fi

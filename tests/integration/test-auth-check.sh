@@ -215,9 +215,12 @@ tap_match "resource not registered: the fix points at resource=" \
 
 # --- step 5: events subscription -------------------------------------------
 events_client="AltinnBrokerClient c client-id=$AUTH_CERT_ID org=$GW_ORG p12=$A/enterprise.p12 p12-password-file=$A/p12.pass scope=\"altinn:broker.read altinn:broker.write altinn:events.subscribe\""
-conf=$(auth_conf events "$events_client" "AltinnBrokerMount /inbox client=c resource=demo-resource direction=inbox")
+conf=$(auth_conf events-pull "$events_client" "AltinnBrokerMount /inbox client=c resource=demo-resource direction=inbox")
 auth_check "$conf"
-tap_eq "events scope but no subscription: exit 0 with a warning" "0 warn" "$AUTH_RC $(auth_step /inbox 5 status)"
+tap_eq "events scope, events pulled (the default): step 5 ok without a subscription" "0 ok" "$AUTH_RC $(auth_step /inbox 5 status)"
+conf=$(auth_conf events "$events_client" "AltinnBrokerMount /inbox client=c resource=demo-resource direction=inbox events=webhook")
+auth_check "$conf"
+tap_eq "events=webhook but no subscription: exit 0 with a warning" "0 warn" "$AUTH_RC $(auth_step /inbox 5 status)"
 gw_emu POST /_emulator/knobs '{"webhookAllowHttp":true}' >/dev/null
 # A subscription whose webhook does not answer yet stays unvalidated.
 dead=$(gw_free_port)

@@ -214,32 +214,54 @@ static void test_confirm_claims(void **state) {
   ab_shared_free(b);
 }
 
-/* The shared listing: one refresh claim; confirmed transfers drop out. */
-static void test_listing(void **state) {
+/* The inbox listings (ab_hub_feed.c): a version to cache by, only the
+ * user's own organisation and inbox resources, events only from the
+ * administrator's tools, each event a hint waiting for an overview. */
+static void test_inbox(void **state) {
   (void) state;
   ab_error err;
   ab_shared *a = connect_as(NULL);
-  ab_shared *b = connect_as(NULL);
+  unsigned long long v = 0, v2 = 0;
   cJSON *entries = NULL;
-  int fresh = 1, refresh = 0;
-  assert_int_equal(ab_shared_listing_get(a, "999888777", "r1", 1, &entries, &fresh, &refresh, &err), 0);
-  assert_null(entries);
-  assert_false(fresh);
-  assert_true(refresh);
-  assert_int_equal(ab_shared_listing_get(b, "999888777", "r1", 1, &entries, &fresh, &refresh, &err), 0);
-  assert_false(refresh); /* a is refreshing */
-  cJSON *list = cJSON_Parse("[{\"id\":\"" ID1 "\",\"name\":\"a.txt\",\"size\":1,\"mtime\":1},"
-                            "{\"id\":\"" ID2 "\",\"name\":\"b.txt\",\"size\":2,\"mtime\":2}]");
-  assert_int_equal(ab_shared_listing_put(a, "999888777", "r1", list, &err), 0);
-  cJSON_Delete(list);
-  assert_int_equal(ab_shared_listing_get(b, "999888777", "r1", 1, &entries, &fresh, &refresh, &err), 0);
-  assert_true(fresh);
-  /* ID1 was confirmed in test_confirm_claims: it is not listed */
-  assert_int_equal(cJSON_GetArraySize(entries), 1);
-  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(entries, 0), "id")), ID2);
+  assert_int_equal(ab_shared_inbox_list(a, "999888777", "r1", 0, 0, &v, &entries, &err), 0);
+  assert_true(v > 0);
+  assert_non_null(entries);
+  assert_int_equal(cJSON_GetArraySize(entries), 0);
   cJSON_Delete(entries);
+  entries = NULL;
+  assert_int_equal(ab_shared_inbox_list(a, "999888777", "r1", v, 0, &v2, &entries, &err), 0);
+  assert_null(entries);                         /* unchanged since v */
+  assert_true(v2 == v);
+  assert_int_equal(ab_shared_inbox_list(a, "999888777", "r2", 0, 0, &v, &entries, &err), -1);
+  assert_int_equal(err.err_no, ENOENT);         /* no inbox of that org on r2 */
+  ab_shared *bob = connect_as("bob");
+  assert_int_equal(ab_shared_inbox_list(bob, "111222333", "r1", 0, 0, &v, &entries, &err), -1);
+  assert_int_equal(err.err_no, ENOENT);         /* his org has no inbox on r1 */
+  /* A published event for our inbox becomes a transfer waiting for its
+   * overview; SFTP users' sessions may not inject events. */
+  cJSON *ev = cJSON_Parse("{\"specversion\":\"1.0\",\"id\":\"e1\",\"type\":\"no.altinn.broker.published\","
+                          "\"resource\":\"urn:altinn:resource:r1\",\"resourceinstance\":\"" ID2 "\","
+                          "\"subject\":\"urn:altinn:organization:identifier-no:999888777\","
+                          "\"data\":{\"Role\":\"Recipient\"}}");
+  cJSON *r = req("inbox_event", NULL, NULL);
+  cJSON_AddItemToObject(r, "event", cJSON_Duplicate(ev, 1));
+  assert_null(ab_shared_call(bob, r, &err));
+  assert_int_equal(err.err_no, EACCES);
+  r = req("inbox_event", NULL, NULL);
+  cJSON_AddItemToObject(r, "event", ev);
+  cJSON *reply = ab_shared_call(a, r, &err);
+  assert_non_null(reply);
+  assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(reply, "feeds")), 1);
+  cJSON_Delete(reply);
+  r = req("inbox_status", "999888777", NULL);
+  cJSON_AddStringToObject(r, "resource", "r1");
+  reply = ab_shared_call(a, r, &err);
+  assert_non_null(reply);
+  assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(reply, "pending")), 1);
+  assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(reply, "listed")), 0);
+  cJSON_Delete(reply);
+  ab_shared_free(bob);
   ab_shared_free(a);
-  ab_shared_free(b);
 }
 
 /* The journal: records by id, updates in place, names a duplicate ref. */
@@ -364,7 +386,7 @@ int main(void) {
     cmocka_unit_test(test_user_scope),
     cmocka_unit_test(test_budget),
     cmocka_unit_test(test_confirm_claims),
-    cmocka_unit_test(test_listing),
+    cmocka_unit_test(test_inbox),
     cmocka_unit_test(test_journal),
     cmocka_unit_test(test_other_config_refused),
     cmocka_unit_test(test_peer_uid_refused),

@@ -79,10 +79,72 @@ static void valid_config(void **state) {
   assert_ptr_equal(cfg->mounts[1].client, &cfg->clients[0]);
   assert_int_equal(cfg->mounts[1].n_users, 2);
   assert_string_equal(cfg->mounts[1].users[1], "bob");
+  /* Without events= and without the Events scope: search only. */
   char *scope = ab_config_client_scope(cfg, &cfg->clients[0]);
   assert_string_equal(scope, "altinn:broker.read altinn:broker.write");
   free(scope);
+  assert_int_equal(cfg->mounts[1].events, 2);
+  assert_int_equal(cfg->mounts[1].confirm, AB_CONFIRM_ON_RM);
+  assert_int_equal(cfg->mounts[1].by_sender, 0);
+  assert_int_equal(ab_config_rate_limit(cfg, "search"), 0);   /* Altinn's limit */
   ab_config_free(cfg);
+}
+
+#define TT02 "AltinnBrokerEnvironment tt02\n" GOOD_CLIENT
+
+static void inbox_options(void **state) {
+  (void) state;
+  ab_error err;
+  ab_config *cfg = NULL;
+  assert_int_equal(load(TT02 "AltinnBrokerMount /in client=gw resource=r direction=inbox events=off "
+                        "confirm=after-read layout=by-sender\n"
+                        "AltinnBrokerMount /in2 client=gw resource=r direction=inbox events=webhook "
+                        "confirm=never layout=flat\n"
+                        "AltinnBrokerRateLimit search=5 overview=60\n", &err, &cfg), 0);
+  assert_int_equal(cfg->mounts[0].events, 2);
+  assert_int_equal(cfg->mounts[0].confirm, AB_CONFIRM_AFTER_READ);
+  assert_int_equal(cfg->mounts[0].by_sender, 1);
+  assert_int_equal(cfg->mounts[1].events, 1);
+  assert_int_equal(cfg->mounts[1].confirm, AB_CONFIRM_NEVER);
+  assert_int_equal(cfg->mounts[1].by_sender, 0);
+  assert_int_equal(ab_config_rate_limit(cfg, "search"), 5);
+  assert_int_equal(ab_config_rate_limit(cfg, "overview"), 60);
+  assert_int_equal(ab_config_rate_limit(cfg, "download"), 0);
+  assert_int_equal(ab_config_rate_limit(cfg, "events"), 0);
+  ab_config_free(cfg);
+  /* events=pull asks for the Events scope; a client whose scope= has it
+   * pulls events without events=. */
+  assert_int_equal(load(TT02 "AltinnBrokerMount /in client=gw resource=r direction=inbox "
+                        "events=pull\n", &err, &cfg), 0);
+  char *scope = ab_config_client_scope(cfg, &cfg->clients[0]);
+  assert_string_equal(scope, "altinn:broker.read altinn:events.subscribe");
+  free(scope);
+  ab_config_free(cfg);
+  assert_int_equal(load("AltinnBrokerEnvironment tt02\n"
+                        "AltinnBrokerClient gw client-id=abc org=999888777 key=/k.pem kid=k1 "
+                        "scope=\"altinn:broker.read altinn:events.subscribe\"\n"
+                        "AltinnBrokerMount /in client=gw resource=r direction=inbox\n", &err, &cfg), 0);
+  assert_int_equal(cfg->mounts[0].events, 0);
+  ab_config_free(cfg);
+  /* Mistakes name the setting and what is allowed. */
+  assert_int_equal(load(TT02 "AltinnBrokerMount /in client=gw resource=r direction=inbox "
+                        "confirm=sometimes\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "confirm must be on-rm, after-read or never"));
+  assert_int_equal(load(TT02 "AltinnBrokerMount /in client=gw resource=r direction=inbox "
+                        "events=push\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "events must be pull, webhook or off"));
+  assert_int_equal(load(TT02 "AltinnBrokerMount /in client=gw resource=r direction=inbox "
+                        "layout=tree\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "layout must be flat or by-sender"));
+  assert_int_equal(load(TT02 "AltinnBrokerMount /o client=gw resource=r direction=outbox "
+                        "recipients=312345678 layout=by-sender\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "only apply to direction=inbox"));
+  assert_int_equal(load(TT02 "AltinnBrokerMount /in client=gw resource=r direction=inbox\n"
+                        "AltinnBrokerRateLimit searches=5\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "unknown endpoint"));
+  assert_int_equal(load(TT02 "AltinnBrokerMount /in client=gw resource=r direction=inbox\n"
+                        "AltinnBrokerRateLimit search=0\n", &err, NULL), -1);
+  assert_non_null(strstr(err.message, "calls per minute"));
 }
 
 static void production_and_custom(void **state) {
@@ -293,6 +355,7 @@ static void client_settings(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(valid_config),
+    cmocka_unit_test(inbox_options),
     cmocka_unit_test(production_and_custom),
     cmocka_unit_test(bad_lines),
     cmocka_unit_test(cross_checks),

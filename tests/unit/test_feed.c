@@ -347,6 +347,33 @@ static void state_survives_a_restart_mid_sweep(void **state) {
   ab_feed_free(f);
 }
 
+static void someone_looking_brings_news_at_once(void **state) {
+  (void) state;
+  ab_feed *f = new_feed(AB_EVENTS_OFF);
+  settle(f, NOW);
+  add_transfer(1, "fresh.txt", 1700000000000000LL);
+  settle(f, NOW + 1);                          /* a tail search is 10 s away */
+  assert_null(ab_listing_find_name(ab_feed_listing(f), NULL, "fresh.txt"));
+  ab_feed_want_news(f, NOW + 1);
+  settle(f, NOW + 1);
+  assert_non_null(ab_listing_find_name(ab_feed_listing(f), NULL, "fresh.txt"));
+  int searches = F->calls[AB_CALL_SEARCH];
+  ab_feed_want_news(f, NOW + 1);               /* not twice in one second */
+  settle(f, NOW + 1);
+  assert_int_equal(F->calls[AB_CALL_SEARCH], searches);
+  ab_feed_free(f);
+  /* With events: an events pull, not a search. */
+  f = new_feed(AB_EVENTS_PULL);
+  settle(f, NOW);
+  int pulls = F->calls[AB_CALL_EVENTS];
+  searches = F->calls[AB_CALL_SEARCH];
+  ab_feed_want_news(f, NOW);
+  settle(f, NOW);
+  assert_int_equal(F->calls[AB_CALL_EVENTS], pulls + 1);
+  assert_int_equal(F->calls[AB_CALL_SEARCH], searches);
+  ab_feed_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(empty_inbox, setup, teardown),
@@ -358,6 +385,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(budget_refusals_are_respected, setup, teardown),
     cmocka_unit_test_setup_teardown(events_refused_fall_back_to_search, setup, teardown),
     cmocka_unit_test_setup_teardown(state_survives_a_restart_mid_sweep, setup, teardown),
+    cmocka_unit_test_setup_teardown(someone_looking_brings_news_at_once, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
