@@ -80,7 +80,7 @@ static void check_config(const ab_config *cfg) {
  * "/inc/" (both mapped into a scratch directory); anything else is ENOENT.
  * So an input can Include a directory, a pattern, itself or a FIFO, but
  * never /proc/kmsg or a terminal that would block the fuzzer. */
-static char scratch[] = "/tmp/ab-fuzz-config.XXXXXX";
+static char scratch[4096]; /* $TMPDIR/ab-fuzz-config.XXXXXX (test-fuzz.sh cleans it) */
 static int sandboxed = 0;
 
 int __real_open(const char *path, int flags, ...);
@@ -147,7 +147,9 @@ static void put(const char *name, const char *text) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void) argc; (void) argv;
   char path[256];
-  if (mkdtemp(scratch) == NULL) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(scratch, sizeof(scratch), "%s/ab-fuzz-config.XXXXXX", tmp != NULL ? tmp : "/tmp");
+  if (strlen(scratch) > 200 || mkdtemp(scratch) == NULL) {
     abort();
   }
   snprintf(path, sizeof(path), "%s/inc", scratch);

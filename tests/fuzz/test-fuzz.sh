@@ -21,7 +21,7 @@ for t in $targets; do
   mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb: a reply that
   # makes us allocate without bound is a finding too.
-  "$top_builddir/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
+  TMPDIR="$work/$t" "$top_builddir/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
     -max_len=65536 -dict="$top_srcdir/tests/fuzz/json.dict" -print_final_stats=1 \
     -artifact_prefix="$work/$t/artifacts/" \
     "$work/$t/corpus" "$top_srcdir/tests/fuzz/corpus/$t" < /dev/null > "$work/$t/log" 2>&1

@@ -23,9 +23,44 @@ rel_published() {
   gw_emu GET /_emulator/state | gw_json '"\n".join(sorted(t["fileName"] for t in d["transfers"] if t["status"] not in ("Initialized", "UploadStarted", "UploadProcessing", "Failed")))'
 }
 
-# rel_session_pids: the ProFTPD session processes (children of the daemon).
+# rel_wait_listed NAME SECONDS: waits until /inbox lists NAME (listings are
+# shared and kept fresh for a few seconds, so a new file shows up shortly).
+rel_wait_listed() {
+  printf 'ls -1 /inbox\n' > "$GW_DIR/rel-ls.batch"
+  rel_wait_for "$2" sh -c "sftp $GW_SSH_OPTS -b '$GW_DIR/rel-ls.batch' $GW_USER@127.0.0.1 2>/dev/null | grep -qx '/inbox/$1'"
+}
+
+# rel_session_pids: the ProFTPD session processes of the test user (children
+# of the daemon whose title names the user; the agent is a child too).
 rel_session_pids() {
-  pgrep -P "$GW_FTPD_PID" 2>/dev/null
+  for _p in $(pgrep -P "$GW_FTPD_PID" 2>/dev/null); do
+    ps -o args= -p "$_p" 2>/dev/null | grep -q "^proftpd: $GW_USER " && echo "$_p"
+  done
+}
+
+# rel_kill_sessions: SIGKILLs every session of the test user; prints how many.
+rel_kill_sessions() {
+  _n=0
+  for _p in $(rel_session_pids); do kill -9 "$_p" 2>/dev/null && _n=$((_n + 1)); done
+  echo "$_n"
+}
+
+# rel_session_doing WORD: true when a session's title shows WORD (e.g. CLOSE).
+rel_session_doing() {
+  for _p in $(rel_session_pids); do
+    ps -o args= -p "$_p" 2>/dev/null | grep -q "$1" && return 0
+  done
+  return 1
+}
+
+# rel_restart_emulator: SIGKILLs the emulator and starts it again on the
+# same port (it forgets every transfer, as a Broker that lost its state).
+rel_restart_emulator() {
+  kill -9 "$GW_EMU_PID" 2>/dev/null
+  # Its port is free once the kernel closed its sockets (the process itself
+  # may linger as a zombie until this shell reaps it).
+  rel_wait_for 10 sh -c "! ss -ltn | grep -q '127.0.0.1:$GW_EMU_PORT '"
+  gw_start_emulator
 }
 
 # rel_wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.

@@ -7,7 +7,9 @@ Each OPS line: OP ARG... where every ARG is a Python bytes literal
 (b'/outbox/a\\x00b', spaces allowed inside) or a plain word. Operations:
   put PATH [SIZE]        open(write), write SIZE bytes (default 1000), close
   get PATH               read whole; result is the byte count and MD5
-  read PATH N            read N bytes, keep the handle open (until "kill")
+  read PATH N            read N bytes, keep the handle open
+  write PATH N           open(write), write N bytes, keep the handle open
+  hold                   print "<n> OK holding" and wait until the connection dies
   stat PATH | lstat PATH | remove PATH | mkdir PATH | rmdir PATH | listdir PATH
   rename A B | posix_rename A B | symlink TARGET LINK | readlink PATH
   sleep SECONDS
@@ -47,6 +49,22 @@ def main():
                 with sftp.open(args[0], "rb") as f:
                     data = f.read()
                 result = "%d %s" % (len(data), hashlib.md5(data).hexdigest())
+            elif op == "write":
+                f = sftp.open(args[0], "wb")
+                held.append(f)
+                chunk = b"w" * 32768
+                left = int(args[1])
+                while left > 0:
+                    f.write(chunk[:left])
+                    left -= min(left, len(chunk))
+                f.flush()
+                result = "wrote"
+            elif op == "hold":
+                print("%d OK holding" % n, flush=True)
+                import time
+                while transport.is_active():
+                    time.sleep(0.1)
+                result = "connection lost"
             elif op == "read":
                 f = sftp.open(args[0], "rb")
                 held.append(f)
