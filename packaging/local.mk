@@ -11,4 +11,5 @@ EXTRA_DIST += packaging/debian/control packaging/debian/rules packaging/debian/c
 	packaging/debian/proftpd-mod-altinn-broker.docs \
 	packaging/debian/proftpd-mod-altinn-broker.examples \
 	packaging/debian/proftpd-mod-altinn-broker.postrm \
-	packaging/debian/proftpd-mod-altinn-broker.altinn-broker-agent.service
+	packaging/debian/proftpd-mod-altinn-broker.altinn-broker-agent.service \
+	packaging/debian/proftpd-mod-altinn-broker.altinn-broker-events.service

@@ -51,9 +51,10 @@ tap_check "man page altinn-broker(1)" has '-rw-r--r--' usr/share/man/man1/altinn
 tap_check "the spool directory, mode 1733" has 'drwx-wx-wt' var/spool/altinn-broker/
 tap_check "the state directory, mode 0700" has 'drwx------' var/lib/altinn-broker/
 tap_check "the agent's systemd unit (for AltinnBrokerAgent external)" has '-rw-r--r--' lib/systemd/system/altinn-broker-agent.service
+tap_check "the events receiver's unit (for events=webhook inboxes)" has '-rw-r--r--' lib/systemd/system/altinn-broker-events.service
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst > "$work/postinst" 2>/dev/null
-tap_check "installed disabled: enabled only if the admin had enabled it, never started" sh -c \
-  "grep -q \"was-enabled 'altinn-broker-agent.service'\" '$work/postinst' && ! grep -q 'deb-systemd-invoke' '$work/postinst'"
+tap_check "both installed disabled: enabled only if the admin had enabled them, never started" sh -c \
+  "grep -q \"was-enabled 'altinn-broker-agent.service'\" '$work/postinst' && grep -q \"was-enabled 'altinn-broker-events.service'\" '$work/postinst' && ! grep -q 'deb-systemd-invoke' '$work/postinst'"
 depends=$(dpkg-deb -f "$deb" Depends)
 tap_check "it depends on ProFTPD's module ABI (proftpd-abi-1.3.8)" sh -c "echo '$depends' | grep -q 'proftpd-abi-1.3.8'"
 tap_eq "and is named like Debian's ProFTPD modules" proftpd-mod-altinn-broker "$(dpkg-deb -f "$deb" Package)"
