@@ -26,6 +26,12 @@ ab_failure_kind ab_failure_kind_of(const ab_error *err) {
   }
   if (err->http_status == 0 && strncmp(err->code, "curl-", 5) == 0) {
     int curl_code = atoi(err->code + 5);
+    /* 60, 77, 83, 90: the certificate failed verification (untrusted CA,
+     * wrong host name, unreadable CA bundle, pin). That does not heal in
+     * seconds; repeating would only keep the client waiting for the error. */
+    if (curl_code == 60 || curl_code == 77 || curl_code == 83 || curl_code == 90) {
+      return AB_FAILURE_PERMANENT;
+    }
     /* 28: operation timed out (connect timeout or the stall limit) */
     return curl_code == 28 ? AB_FAILURE_TIMEOUT : AB_FAILURE_TRANSPORT;
   }

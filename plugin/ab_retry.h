@@ -4,7 +4,8 @@
  * Only failures that say nothing was accepted, or that the service asks us
  * to come back, are worth repeating: transport failures (refused, reset,
  * timed out), HTTP 408, 429 (after its Retry-After) and 5xx. Everything
- * else (401/403 access, 400 validation, 409 state, 413 size) fails at once.
+ * else (401/403 access, 400 validation, 409 state, 413 size, a certificate
+ * that fails TLS verification) fails at once.
  * Waits grow exponentially from the configured first delay, with jitter so
  * that many sessions failing together do not come back together.
  */
@@ -25,7 +26,7 @@ typedef struct ab_retry {
 
 typedef enum ab_failure_kind {
   AB_FAILURE_PERMANENT = 0,
-  AB_FAILURE_TRANSPORT,    /* refused, reset, TLS, DNS: the Broker may be down */
+  AB_FAILURE_TRANSPORT,    /* refused, reset, TLS handshake, DNS: the Broker may be down */
   AB_FAILURE_TIMEOUT,      /* a request stalled past the timeout */
   AB_FAILURE_RATE_LIMITED, /* HTTP 429 */
   AB_FAILURE_SERVER        /* HTTP 5xx or 408 */

@@ -19,6 +19,7 @@
 #include "ab_http.h"
 #include "ab_maskinporten.h"
 #include "ab_names.h"
+#include "ab_retry.h"
 
 static void assert_one_printable_line(const char *s) {
   for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++) {
@@ -181,6 +182,25 @@ static void upload_names_with_bidi_controls_refused(void **state) {
   assert_int_equal(ab_name_check_upload("caf\xc3\xa9.txt", &err), 0);
 }
 
+/* A certificate that fails verification is not a passing outage: the
+ * error reaches the client at once instead of after every retry. */
+static void tls_verification_failures_not_retried(void **state) {
+  (void) state;
+  static const char *const permanent[] = { "curl-60", "curl-77", "curl-83", "curl-90" };
+  for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++) {
+    ab_error err;
+    ab_error_set(&err, EIO, "TLS verification of broker failed");
+    snprintf(err.code, sizeof(err.code), "%s", permanent[i]);
+    assert_int_equal(ab_failure_kind_of(&err), AB_FAILURE_PERMANENT);
+  }
+  ab_error err;
+  ab_error_set(&err, EIO, "cannot connect to broker");
+  snprintf(err.code, sizeof(err.code), "curl-7");
+  assert_int_equal(ab_failure_kind_of(&err), AB_FAILURE_TRANSPORT);
+  snprintf(err.code, sizeof(err.code), "curl-35"); /* handshake broke off */
+  assert_int_equal(ab_failure_kind_of(&err), AB_FAILURE_TRANSPORT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(error_messages_are_one_printable_line),
@@ -189,6 +209,7 @@ int main(void) {
     cmocka_unit_test(over_long_line_is_refused),
     cmocka_unit_test(oauth_error_code_only_from_a_code),
     cmocka_unit_test(upload_names_with_bidi_controls_refused),
+    cmocka_unit_test(tls_verification_failures_not_retried),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
