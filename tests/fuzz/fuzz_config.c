@@ -5,7 +5,7 @@
  *
  * Invariants: a refused line yields an errno and a one-line printable
  * message; an accepted configuration has canonical absolute mount paths
- * (no ".", "..", "//" or trailing '/'), no nesting, every mount resolved to
+ * (no ".", "..", "//" or trailing '/'), no nesting within one audience, every mount resolved to
  * a client, outboxes with recipients in "0192:<9 digits>" form. */
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +38,29 @@ static void check_path(const char *p) {
   }
 }
 
+/* True when the configuration alone shows one user seeing both mounts:
+ * either is bound to nobody (every user sees it), or both name the same
+ * user or the same group. Mounts at one path for disjoint audiences are how
+ * one gateway serves several organisations, so only these may not nest. */
+static int shares_name(char **a, size_t na, char **b, size_t nb) {
+  for (size_t x = 0; x < na; x++) {
+    for (size_t y = 0; y < nb; y++) {
+      if (strcmp(a[x], b[y]) == 0) {
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+static int same_audience(const ab_mount_cfg *a, const ab_mount_cfg *b) {
+  if ((a->n_users == 0 && a->n_groups == 0) || (b->n_users == 0 && b->n_groups == 0)) {
+    return 1;
+  }
+  return shares_name(a->users, a->n_users, b->users, b->n_users) ||
+         shares_name(a->groups, a->n_groups, b->groups, b->n_groups);
+}
+
 static void check_config(const ab_config *cfg) {
   for (size_t i = 0; i < cfg->n_mounts; i++) {
     const ab_mount_cfg *m = &cfg->mounts[i];
@@ -62,7 +85,7 @@ static void check_config(const ab_config *cfg) {
     for (size_t j = 0; j < cfg->n_mounts; j++) {
       size_t a = strlen(cfg->mounts[j].path);
       if (j != i && strncmp(cfg->mounts[j].path, m->path, a) == 0 &&
-          (m->path[a] == '/' || m->path[a] == '\0')) {
+          (m->path[a] == '/' || m->path[a] == '\0') && same_audience(m, &cfg->mounts[j])) {
         fprintf(stderr, "mount %s lies in %s\n", m->path, cfg->mounts[j].path);
         abort();
       }
