@@ -11,7 +11,8 @@ rel_tests = \
 	tests/reliability/test-faults-kill.sh \
 	tests/reliability/test-spool-full.sh \
 	tests/reliability/test-tls.sh \
-	tests/reliability/test-valgrind.sh
+	tests/reliability/test-valgrind.sh \
+	tests/reliability/test-soak.sh
 TESTS += $(rel_tests)
 dist_noinst_SCRIPTS += $(rel_tests) tests/reliability/sftp_probe.py
 dist_noinst_DATA += tests/reliability/rel-env.sh
