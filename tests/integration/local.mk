@@ -41,3 +41,9 @@ TESTS += tests/integration/test-outbox-faults.sh tests/integration/test-outbox-c
 dist_noinst_SCRIPTS += tests/integration/test-outbox-faults.sh tests/integration/test-outbox-clients.sh \
 	tests/integration/test-outbox-conventions.sh
 dist_noinst_DATA += tests/integration/outbox-env.sh
+
+# The inbox end to end: every client gets and confirms, partial reads and
+# broken downloads are never confirmed, name collisions, a batch job at
+# Altinn's rate limits, 150 and 5,000 transfers, a purge while listed.
+TESTS += tests/integration/test-inbox.sh
+dist_noinst_SCRIPTS += tests/integration/test-inbox.sh
