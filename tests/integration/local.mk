@@ -44,6 +44,7 @@ dist_noinst_DATA += tests/integration/outbox-env.sh
 
 # The inbox end to end: every client gets and confirms, partial reads and
 # broken downloads are never confirmed, name collisions, a batch job at
-# Altinn's rate limits, 150 and 5,000 transfers, a purge while listed.
-TESTS += tests/integration/test-inbox.sh
-dist_noinst_SCRIPTS += tests/integration/test-inbox.sh
+# Altinn's rate limits, 150 and 5,000 transfers, a purge while listed;
+# pushed events (events serve, subscribe/list/delete), duplicates, late and forged ones.
+TESTS += tests/integration/test-inbox.sh tests/integration/test-inbox-webhook.sh
+dist_noinst_SCRIPTS += tests/integration/test-inbox.sh tests/integration/test-inbox-webhook.sh
