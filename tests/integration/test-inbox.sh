@@ -43,6 +43,17 @@ wait_listed() {
   for _ in $(seq 1 "$((${2:-20} * 5))"); do listed "$1" && return 0; sleep 0.2; done
   return 1
 }
+# wait_count PREFIX N SECONDS: lists every second until N names start with
+# PREFIX or SECONDS passed; prints how many did.
+wait_count() {
+  _n=0
+  for _ in $(seq 1 "$3"); do
+    _n=$(listing | grep -c "^$1")
+    [ "$_n" -ge "$2" ] && break
+    sleep 1
+  done
+  echo "$_n"
+}
 mk() { head -c "$2" /dev/urandom > "$work/$1"; }
 md5() { md5sum < "$1" | cut -d' ' -f1; }
 send() { gw_partner send /outbox "$work/$1" "$2" > /dev/null 2>&1; }
@@ -226,12 +237,7 @@ tap_eq "the Broker answered no request with 429" 0 $(($(state | gw_json 'd["rate
 seed --count 150 --prefix page --size 100 > "$work/seed150.out" 2>&1
 tap_check "150 transfers seeded" grep -q 'seeded=150' "$work/seed150.out"
 rl0=$(state | gw_json 'd["rateLimited"]')
-n=0
-for _ in $(seq 1 150); do
-  n=$(listing | grep -c '^page-')
-  [ "$n" -ge 150 ] && break
-  sleep 1
-done
+n=$(wait_count page- 150 150)
 tap_eq "all 150 are listed (learned at Altinn's 120 overviews a minute)" 150 "$n"
 tap_eq "with no 429 from the Broker" 0 $(($(state | gw_json 'd["rateLimited"]') - rl0))
 
@@ -243,12 +249,7 @@ for _ in $(seq 1 100); do ss -ltn | grep -q "127.0.0.1:$GW_SFTP_PORT " || break;
 gw_start_proftpd
 seed --count 5000 --prefix many --size 10 > "$work/seed5000.out" 2>&1
 tap_check "5,000 more transfers seeded ($(cat "$work/seed5000.out"))" grep -q 'seeded=5000' "$work/seed5000.out"
-n=0
-for _ in $(seq 1 120); do
-  n=$(listing | grep -c '^many-')
-  [ "$n" -ge 5000 ] && break
-  sleep 1
-done
+n=$(wait_count many- 5000 120)
 tap_eq "all 5,000 are listed" 5000 "$n"
 t0=$(date +%s%N)
 total=$(listing | wc -l)
