@@ -75,11 +75,12 @@ struct hub_feeds {
   size_t n;
   pthread_t thread;
   int running;
-  pthread_mutex_t mu;           /* stop, kicked, rounds */
+  pthread_mutex_t mu;           /* stop, kicked, rounds, in_round */
   pthread_cond_t cv;            /* the thread waits here; waiters too */
   int stop;
   int kicked;
-  unsigned long long rounds;
+  unsigned long long rounds;    /* rounds finished */
+  int in_round;                 /* the thread is working a round now (not waiting) */
 };
 
 /* --- tokens for the feed's own Broker client ------------------------------- */
@@ -416,6 +417,7 @@ static void *feeds_main(void *arg) {
     }
     pthread_mutex_lock(&fs->mu);
     fs->rounds++;
+    fs->in_round = 0;
     pthread_cond_broadcast(&fs->cv);
     if (!fs->stop && !fs->kicked && wait_ms > 0) {
       struct timespec until;
@@ -426,6 +428,7 @@ static void *feeds_main(void *arg) {
       pthread_cond_timedwait(&fs->cv, &fs->mu, &until);
     }
     fs->kicked = 0;
+    fs->in_round = 1;
     int stop = fs->stop;
     pthread_mutex_unlock(&fs->mu);
     if (stop) {
@@ -520,6 +523,7 @@ int ab_hub_start_background(ab_hub *h, ab_error *err) {
   if (fs == NULL || fs->n == 0 || fs->running) {
     return 0;
   }
+  fs->in_round = 1;             /* its first round starts at once */
   if (pthread_create(&fs->thread, NULL, feeds_main, h) != 0) {
     return ab_error_set(err, EAGAIN, "cannot start the inbox feeds' thread");
   }
@@ -639,7 +643,12 @@ static void freshen(ab_hub *h, hub_feed *f, long wait_ms) {
     return;
   }
   pthread_mutex_lock(&fs->mu);
-  unsigned long long target = fs->rounds + 2;   /* a whole round after this moment */
+  /* A whole round after this moment: the next one when the thread is
+   * waiting, else the one after the round it is in (which may have passed
+   * this feed before the news was asked for). Waiting for two rounds from
+   * idle would sleep through the thread's pause between them, making every
+   * READDIR take the whole wait. */
+  unsigned long long target = fs->rounds + (fs->in_round ? 2 : 1);
   fs->kicked = 1;
   pthread_cond_broadcast(&fs->cv);
   struct timespec until;

@@ -41,13 +41,19 @@ ls_session() {
 # learned for 60 s, or 5 minutes passed.
 ls_learn() {
   local n=$1 t0=$EPOCHREALTIME listed=0 best=-1 grew=$EPOCHREALTIME out="$BENCH_WORK/learn.out"
+  # What the inbox should list: every Published transfer to us not yet
+  # confirmed (the seeded ones, the fresh file of the step before, and any
+  # other phase's leftovers).
+  LS_EXPECTED=$(bench_state "len([t for t in d['transfers'] if t['status'] == 'Published' and
+    any(r['recipient'] == '0192:$GW_ORG' and r['status'] != 'DownloadConfirmed' for r in t['recipients'])])")
+  bench_record listing "ls.$n.expected" "$LS_EXPECTED"
   bench_limits off || return 1
-  bench_log "listing $n: the gateway learns them (limits: $BENCH_LIMITS_NOW)"
+  bench_log "listing $n: the gateway learns $LS_EXPECTED transfers (limits: $BENCH_LIMITS_NOW)"
   bench_record meta learn_limits "$BENCH_LIMITS_NOW"
   while :; do
     BENCH_CLIENT_TIMEOUT=120 bench_client ls /inbox > "$out" 2>&1
     listed=$(bench_kv entries "$out"); listed=${listed:-0}
-    [ "$listed" -ge "$n" ] && break
+    [ "$listed" -ge "$LS_EXPECTED" ] && break
     if [ "$listed" -gt "$best" ]; then best=$listed; grew=$EPOCHREALTIME; fi
     awk -v a="$t0" -v g="$grew" -v b="$EPOCHREALTIME" 'BEGIN{exit !(b-a > 300 || b-g > 60)}' && break
     sleep 2
@@ -56,6 +62,7 @@ ls_learn() {
   bench_record listing "ls.$n.learn_s" "$secs"
   bench_record listing "ls.$n.learned" "$listed"
   bench_log "listing $n: $listed listed after $secs s"
+  LS_LEARNED_AT=$EPOCHSECONDS
   return 0
 }
 
@@ -81,6 +88,14 @@ phase_listing() {
     known=$n
     ls_learn "$n" || return 1
     bench_limits altinn || return 1
+    # The calls made while learning count in the organisation's budget for
+    # a minute (the gateway shares it through its store, as Altinn counts
+    # them): measure once that minute is over, as in steady operation.
+    local left=$((LS_LEARNED_AT + 61 - EPOCHSECONDS))
+    if [ "$left" -gt 0 ]; then
+      bench_log "listing $n: waiting ${left} s for learning's calls to leave the rate window"
+      sleep "$left"
+    fi
     gw_emu POST /_emulator/faults "$LS_LATENCY" > /dev/null
     local rl0; rl0=$(bench_state 'd["rateLimited"]')
     bench_log "listing $n: cold, then warm in the same session"

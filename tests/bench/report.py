@@ -213,6 +213,7 @@ def listing(vals, bars):
             every_max = max(every_max, max(all_ms))
         if errors or not all_ms or max(all_ms) > 1000:
             every_ok = False
+        want = int(med(vals, k + ".expected") or n)
         cells = []
         for kind in ("cold", "warm_same", "warm_new"):
             ms = med(vals, "%s.%s_ms" % (k, kind))
@@ -221,11 +222,11 @@ def listing(vals, bars):
                 cells.append("–")
                 continue
             low = int(min(ent)) if ent else 0
-            mark = "%d" % low if low == n else "**%d of %d**" % (low, n)
+            mark = "%d" % low if low == want else "**%d of %d**" % (low, want)
             cells.append("%s (%s)" % (fmt(ms, 0), mark))
-            if kind != "cold" and low != n:
+            if kind != "cold" and low != want:
                 complete_ok = False
-                incomplete.append("%s %d of %d" % (kind.replace("_", " "), low, n))
+                incomplete.append("%s %d of %d" % (kind.replace("_", " "), low, want))
         fresh = vals.get(k + ".fresh_s", [])
         fresh_fail = int(sum(vals.get(k + ".fresh_error", [])))
         if fresh or fresh_fail:
@@ -237,14 +238,14 @@ def listing(vals, bars):
         if n == 10000:
             ent = vals.get(k + ".warm_new_entries", [])
             warm10k = med(vals, k + ".warm_new_ms")
-            if errors or not ent or int(min(ent)) != n:
+            if errors or not ent or int(min(ent)) != want:
                 warm10k = None
         learned = med(vals, k + ".learned")
         learn_s = med(vals, k + ".learn_s")
         learned_txt = "–"
         if learned is not None:
-            learned_txt = ("%d in %.0f s" % (learned, learn_s)) if learned >= n else \
-                "**%d of %d** in %.0f s" % (learned, n, learn_s)
+            learned_txt = ("%d in %.0f s" % (learned, learn_s)) if learned >= want else \
+                "**%d of %d** in %.0f s" % (learned, want, learn_s)
         out.append("| %s | %s | %s | %s | %s | %s | %s | %d |" % (
             "{:,}".format(n), learned_txt, cells[0], cells[1], cells[2],
             fmt(max(fresh), 1) if fresh else ("**not listed in 30 s**" if fresh_fail else "–"),
@@ -252,8 +253,13 @@ def listing(vals, bars):
     if not measured:
         out.append("| (not measured) | | | | | | | |")
     else:
-        out += ["", "Learning used rate limits: %s (\"gateway-only\": this build cannot lift its own "
-                "budget, so it learned at Altinn's 120 overviews per minute)." % meta_get("learn_limits")]
+        limits = meta_get("learn_limits")
+        out += ["", "Learning used rate limits: %s. Entries listed are compared with every Published, unconfirmed "
+                "transfer to us (the seeded ones and the fresh file of the step before); measurements start a "
+                "minute after learning, when its calls have left the rate window." % (
+                    "off at the emulator and in the gateway (AltinnBrokerRateLimit)" if limits == "off" else
+                    "gateway-only (this build cannot lift its own budget, so it learned at Altinn's 120 overviews "
+                    "per minute)" if limits == "gateway-only" else limits)]
     bars.add("Every READDIR ≤ 1 s", ("slowest %.0f ms" % every_max) + ("" if every_ok else " (or failed)") if measured else "–",
              every_ok if measured else None)
     bars.add("Warm listings list every transfer", ("yes" if complete_ok else "; ".join(incomplete[:3])) if measured else "–",
