@@ -94,8 +94,12 @@ bench_state() {
 }
 
 # bench_emu_reset: forgets every transfer, file, counter and rate-limit window.
+# The gateway starts afresh too: its listings and journal would otherwise
+# show transfers the Broker no longer has until the next reconciliation
+# sweep (a real Broker never forgets; this is the benchmark's clean slate).
 bench_emu_reset() {
   gw_emu POST /_emulator/reset >/dev/null
+  bench_restart_proftpd wipe
 }
 
 # bench_gateway_conf [LINE...]: the gateway's configuration as gw_setup
@@ -138,14 +142,18 @@ bench_limits() {
   bench_restart_proftpd
 }
 
-# bench_restart_proftpd: a cold gateway (the emulator keeps its state).
+# bench_restart_proftpd [wipe]: a cold gateway (the emulator keeps its
+# state); with wipe, the agent's state directory is emptied in between.
 bench_restart_proftpd() {
   kill "$GW_FTPD_PID" 2>/dev/null
   wait "$GW_FTPD_PID" 2>/dev/null
   for _ in $(seq 1 100); do
-    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$GW_SFTP_PORT " || break
+    ss -ltn 2>/dev/null | grep -q "127.0.0.1:$GW_SFTP_PORT " || [ -S "$GW_DIR/statedb/agent.sock" ] || break
     sleep 0.05
   done
+  if [ "${1:-}" = wipe ]; then
+    rm -rf "${GW_DIR:?}/statedb/"*
+  fi
   gw_start_proftpd
 }
 
