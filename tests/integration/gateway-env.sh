@@ -227,6 +227,17 @@ gw_json() {
   "$GW_PY" -c "import json,sys; d=json.load(sys.stdin); r=($1); print(r if not isinstance(r,(dict,list)) else json.dumps(r))"
 }
 
+# gw_inbox_names: what /inbox lists now, one name per line (a new session).
+gw_inbox_names() {
+  printf 'ls -1 /inbox\n' > "$GW_DIR/inbox-ls.batch"
+  gw_sftp "$GW_DIR/inbox-ls.batch" 2>/dev/null | grep -v '^sftp>' | sed 's|^/inbox/||'
+}
+
+# gw_inbox_lists NAME: true when /inbox lists NAME now.
+gw_inbox_lists() {
+  gw_inbox_names | grep -qxF "$1"
+}
+
 gw_partner() {
   "$top_builddir/plugin/altinn-broker" -c "$GW_DIR/partner.conf" "$@"
 }

@@ -25,11 +25,8 @@ if ! gw_start; then tap_not_ok "gateway starts"; tap_done; exit 1; fi
 log="$GW_DIR/log/altinn-broker.log"
 cli() { "$top_builddir/plugin/altinn-broker" -c "$GW_DIR/proftpd.conf" "$@"; }
 state() { gw_emu GET /_emulator/state; }
-listing() {
-  printf 'ls -1 /inbox\n' > "$work/ls.batch"
-  gw_sftp "$work/ls.batch" 2>/dev/null | grep -v '^sftp>' | sed 's|^/inbox/||'
-}
-count_listed() { listing | grep -cx "$1"; }
+listing() { gw_inbox_names; }
+count_listed() { listing | grep -cxF "$1"; }
 
 hook_port=$(gw_free_port)
 secret=altinn-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')

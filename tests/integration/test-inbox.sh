@@ -34,13 +34,9 @@ recipient_status() {
 confirmations() {
   state | gw_json "len([t for t in d['transfers'] if t['fileName']=='$1' and t['recipients'][0]['status']=='DownloadConfirmed'])"
 }
-listing() {
-  printf 'ls -1 /inbox\n' > "$work/ls.batch"
-  gw_sftp "$work/ls.batch" 2>/dev/null | grep -v '^sftp>' | sed 's|^/inbox/||'
-}
-listed() { listing | grep -qx "$1"; }
+listing() { gw_inbox_names; }
 wait_listed() {
-  for _ in $(seq 1 "$((${2:-20} * 5))"); do listed "$1" && return 0; sleep 0.2; done
+  for _ in $(seq 1 "$((${2:-20} * 5))"); do gw_inbox_lists "$1" && return 0; sleep 0.2; done
   return 1
 }
 # wait_count PREFIX N SECONDS: lists every second until N names start with
@@ -266,7 +262,7 @@ wait_listed will-expire.bin 20
 # The resource keeps files 30 days: past that the Broker expires and purges them.
 gw_emu POST /_emulator/clock '{"advance":"P31D"}' > /dev/null
 gone=no
-for _ in $(seq 1 60); do listed will-expire.bin || { gone=yes; break; }; sleep 1; done
+for _ in $(seq 1 60); do gw_inbox_lists will-expire.bin || { gone=yes; break; }; sleep 1; done
 tap_eq "a file the Broker purged leaves the listing" yes "$gone"
 tap_eq "(the Broker shows it purged)" Purged \
   "$(state | gw_json "([t['status'] for t in d['transfers'] if t['fileName']=='will-expire.bin'] or ['none'])[0]")"

@@ -26,8 +26,7 @@ rel_published() {
 # rel_wait_listed NAME SECONDS: waits until /inbox lists NAME (listings are
 # shared and kept fresh for a few seconds, so a new file shows up shortly).
 rel_wait_listed() {
-  printf 'ls -1 /inbox\n' > "$GW_DIR/rel-ls.batch"
-  rel_wait_for "$2" sh -c "sftp $GW_SSH_OPTS -b '$GW_DIR/rel-ls.batch' $GW_USER@127.0.0.1 2>/dev/null | grep -qx '/inbox/$1'"
+  rel_wait_for "$2" gw_inbox_lists "$1"
 }
 
 # rel_session_pids: the ProFTPD session processes of the test user (children

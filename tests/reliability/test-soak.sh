@@ -55,7 +55,7 @@ run_rounds() {
     done
     s=1
     while [ "$s" -le "$parallel" ]; do
-      rel_wait_for 30 sh -c "printf 'ls -1 /inbox\n' > '$work/w.batch'; sftp $GW_SSH_OPTS -b '$work/w.batch' $GW_USER@127.0.0.1 2>/dev/null | grep -qx '/inbox/r${r}s$s.in'"
+      rel_wait_for 30 gw_inbox_lists "r${r}s$s.in"
       s=$((s + 1))
     done
     s=1; pids=

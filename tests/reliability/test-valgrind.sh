@@ -94,7 +94,7 @@ tap_eq "the Broker has it Published whole" "Published $out_md5" \
   "$(gw_emu GET /_emulator/state | gw_json '([t["status"] + " " + str(t["storedMd5"]) for t in d["transfers"] if t["fileName"]=="vg-out.bin"] or ["none"])[0]')"
 
 gw_partner send /outbox "$work/in.bin" vg-in.bin > /dev/null 2>&1
-rel_wait_for 120 sh -c "printf 'ls -1 /inbox\n' > '$work/ls.batch'; sftp $GW_SSH_OPTS -b '$work/ls.batch' $GW_USER@127.0.0.1 2>/dev/null | grep -qx '/inbox/vg-in.bin'"
+rel_wait_for 120 gw_inbox_lists vg-in.bin
 printf 'get /inbox/vg-in.bin %s/got.bin\nrm /inbox/vg-in.bin\n' "$work" > "$work/get.batch"
 gw_sftp "$work/get.batch" > "$work/get.out" 2>&1
 tap_eq "get and rm through a session under valgrind exit 0" 0 $?
