@@ -58,11 +58,11 @@
  *                                       releases the claim; confirmed=true records it, and
  *                                          every node's listing drops the transfer.
  *   {"op":"inbox_list","org","resource",["have":V],["wait_ms":N]}
- *                                       -> {"version":V,"entries":[{"id","name","gname","dir",
- *                                          "size","mtime"}...]} | {"version":V,"unchanged":true}
- *                                          (when "have" is the current version): the inbox
- *                                          listing (ab_hub_feed.c), names final (flat view
- *                                          "name", or "gname" in sender directory "dir").
+ *                                       -> {"version":V,"listing":"<lines>"} |
+ *                                          {"version":V,"unchanged":true} (when "have" is the
+ *                                          current version): the inbox listing (ab_hub_feed.c)
+ *                                          as lines of ab_inbox_wire.h, names final (flat view
+ *                                          name, or gname in sender directory dir).
  *                                          wait_ms: when work is due, let it happen first
  *                                          (at most that long).
  *   {"op":"inbox_status","org","resource"} -> {"listed","pending","lastSweep","lastEvents",
@@ -172,10 +172,11 @@ int ab_shared_confirm_done(ab_shared *s, const char *org, const char *id, const 
                            int confirmed, ab_error *err);
 
 /* The inbox listing (see "inbox_list"): returns 0 with *version and
- * *entries (caller deletes; NULL when unchanged since `have`), or -1. */
+ * *listing (lines of ab_inbox_wire.h; caller frees; NULL when unchanged
+ * since `have`), or -1. */
 int ab_shared_inbox_list(ab_shared *s, const char *org, const char *resource,
                          unsigned long long have, long wait_ms, unsigned long long *version,
-                         cJSON **entries, ab_error *err);
+                         char **listing, ab_error *err);
 /* Asks for transfer id to be looked at again. */
 int ab_shared_inbox_recheck(ab_shared *s, const char *org, const char *id, ab_error *err);
 

@@ -360,7 +360,7 @@ int ab_shared_confirm_done(ab_shared *s, const char *org, const char *id, const 
 
 int ab_shared_inbox_list(ab_shared *s, const char *org, const char *resource,
                          unsigned long long have, long wait_ms, unsigned long long *version,
-                         cJSON **entries, ab_error *err) {
+                         char **listing, ab_error *err) {
   cJSON *req = request("inbox_list", org, NULL);
   if (req != NULL) {
     cJSON_AddStringToObject(req, "resource", resource);
@@ -375,8 +375,18 @@ int ab_shared_inbox_list(ab_shared *s, const char *org, const char *resource,
   }
   const cJSON *v = cJSON_GetObjectItem(reply, "version");
   *version = cJSON_IsNumber(v) ? (unsigned long long) v->valuedouble : 0;
-  *entries = cJSON_DetachItemFromObject(reply, "entries");
+  /* Taken over rather than copied: it is the whole listing. */
+  cJSON *text = cJSON_GetObjectItem(reply, "listing");
+  *listing = NULL;
+  if (cJSON_IsString(text)) {
+    *listing = text->valuestring;
+    text->valuestring = NULL;
+  }
+  int unchanged = cJSON_IsTrue(cJSON_GetObjectItem(reply, "unchanged"));
   cJSON_Delete(reply);
+  if (*listing == NULL && !unchanged) {
+    return ab_error_set(err, EIO, "the agent sent no listing");
+  }
   return 0;
 }
 

@@ -33,6 +33,7 @@
 
 #include "ab_events.h"
 #include "ab_feed.h"
+#include "ab_inbox_wire.h"
 
 #define FEED_LOCK_TTL_MS 30000
 #define SAVE_EVERY_MS 500
@@ -53,6 +54,8 @@ typedef struct hub_feed {
   ab_feed *feed;
   unsigned long long version;   /* what sessions cache by */
   unsigned long seen_changes;   /* ab_feed_changes when version last moved */
+  char *wire;                   /* the listing as sent (ab_inbox_wire.h) ... */
+  unsigned long long wire_version; /* ... of this version */
   /* worker side: only under work_mu */
   pthread_mutex_t work_mu;
   ab_http *http;
@@ -490,6 +493,7 @@ static void feed_free(hub_feed *f) {
   ab_http_free(f->http);
   free(f->resource);
   free(f->loaded_version);
+  free(f->wire);
   pthread_mutex_destroy(&f->mu);
   pthread_mutex_destroy(&f->work_mu);
 }
@@ -687,32 +691,19 @@ int hub_op_inbox_list(ab_hub *h, const char *org, const char *resource, const cJ
   }
   unsigned long long version = f->version;
   int unchanged = cJSON_IsNumber(have) && (unsigned long long) have->valuedouble == version;
-  cJSON *entries = unchanged ? NULL : cJSON_CreateArray();
-  const ab_listing *l = ab_feed_listing(f->feed);
-  for (size_t i = 0; entries != NULL && i < ab_listing_size(l); i++) {
-    const ab_listing_entry *e = ab_listing_at(l, i);
-    if (!e->shown || e->state == AB_ENTRY_GONE) {
-      continue;
-    }
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL || !cJSON_AddItemToArray(entries, o) ||
-        !cJSON_AddStringToObject(o, "id", e->id) || !cJSON_AddStringToObject(o, "name", e->name) ||
-        !cJSON_AddStringToObject(o, "gname", e->gname) || !cJSON_AddStringToObject(o, "dir", e->dir) ||
-        !cJSON_AddNumberToObject(o, "size", (double) e->size) ||
-        !cJSON_AddNumberToObject(o, "mtime", (double) (e->published_us / 1000000))) {
-      cJSON_Delete(entries);
-      entries = NULL;
-      unchanged = -1;
-    }
+  /* Built once per version: every new session asks for the whole listing. */
+  if (!unchanged && (f->wire == NULL || f->wire_version != version)) {
+    free(f->wire);
+    f->wire = ab_inbox_wire_encode(ab_feed_listing(f->feed));
+    f->wire_version = version;
   }
+  int ok = unchanged || (f->wire != NULL && cJSON_AddStringToObject(reply, "listing", f->wire) != NULL);
   pthread_mutex_unlock(&f->mu);
-  if (unchanged < 0) {
+  if (!ok) {
     return ab_error_set(err, ENOMEM, "out of memory");
   }
   cJSON_AddNumberToObject(reply, "version", (double) version);
-  if (entries != NULL) {
-    cJSON_AddItemToObject(reply, "entries", entries);
-  } else {
+  if (unchanged) {
     cJSON_AddBoolToObject(reply, "unchanged", 1);
   }
   return 0;

@@ -17,6 +17,8 @@
  * or only by the admin CLI (confirm=never). */
 #include "ab_vfs_internal.h"
 
+#include "ab_inbox_wire.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,17 +42,11 @@ static long long mono_ms(void) {
 /* ---- the session's copy of the listing ---- */
 
 static void view_clear(ab_inbox_view *v) {
-  for (size_t i = 0; i < v->n; i++) {
-    free(v->e[i].name);
-    free(v->e[i].gname);
-    free(v->e[i].dir);
-  }
+  free(v->text);
   free(v->e);
   ab_strmap_free(v->by_name);
   ab_strmap_free(v->dirs);
-  v->e = NULL;
-  v->n = 0;
-  v->by_name = v->dirs = NULL;
+  memset(v, 0, sizeof(*v));
 }
 
 void ab_inbox_free(ab_vfs *vfs) {
@@ -77,41 +73,36 @@ static int key_of(const ab_mount *m, const char *dir, const char *name, char *ou
   return n > 0 && (size_t) n < outsz ? 0 : -1;
 }
 
-/* Replaces the view with entries (an array from inbox_list). */
-static int view_build(ab_mount *m, const cJSON *entries, ab_error *err) {
+/* Replaces the view with the agent's listing (lines of ab_inbox_wire.h;
+ * the view takes the text over, also on failure). */
+static int view_build(ab_mount *m, char *text, ab_error *err) {
   ab_inbox_view v;
   memset(&v, 0, sizeof(v));
-  size_t cap = (size_t) cJSON_GetArraySize(entries);
-  v.e = calloc(cap ? cap : 1, sizeof(*v.e));
+  v.text = text;
+  size_t cap = 1;
+  for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++) {
+    cap++;
+  }
+  v.e = calloc(cap, sizeof(*v.e));
   v.by_name = ab_strmap_new();
   v.dirs = ab_strmap_new();
   int ok = v.e != NULL && v.by_name != NULL && v.dirs != NULL;
-  const cJSON *o;
-  cJSON_ArrayForEach(o, entries) {
-    if (!ok) {
-      break;
-    }
-    const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(o, "id"));
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(o, "name"));
-    const char *gname = cJSON_GetStringValue(cJSON_GetObjectItem(o, "gname"));
-    const char *dir = cJSON_GetStringValue(cJSON_GetObjectItem(o, "dir"));
-    const cJSON *size = cJSON_GetObjectItem(o, "size");
-    const cJSON *mtime = cJSON_GetObjectItem(o, "mtime");
-    if (id == NULL || strlen(id) != AB_ID_LEN - 1 || !usable(name) || !usable(gname) ||
-        !usable(dir) || !cJSON_IsNumber(size)) {
+  char *cursor = text;
+  ab_inbox_wire_row row;
+  while (ok && v.n < cap && ab_inbox_wire_next(&cursor, &row)) {
+    if (!usable(row.name) || !usable(row.gname) || !usable(row.dir)) {
       continue;
     }
     ab_inbox_entry *e = &v.e[v.n];
-    memcpy(e->id, id, AB_ID_LEN);
-    e->name = strdup(name);
-    e->gname = strdup(gname);
-    e->dir = strdup(dir);
-    e->size = (long long) size->valuedouble;
-    e->mtime = cJSON_IsNumber(mtime) ? (time_t) mtime->valuedouble : 0;
+    memcpy(e->id, row.id, AB_ID_LEN);
+    e->name = row.name;
+    e->gname = row.gname;
+    e->dir = row.dir;
+    e->size = row.size;
+    e->mtime = row.mtime;
     v.n++;
     char key[1024];
-    ok = e->name != NULL && e->gname != NULL && e->dir != NULL &&
-         key_of(m, e->dir, m->cfg->by_sender ? e->gname : e->name, key, sizeof(key)) == 0 &&
+    ok = key_of(m, e->dir, m->cfg->by_sender ? e->gname : e->name, key, sizeof(key)) == 0 &&
          ab_strmap_put(v.by_name, key, v.n - 1) == 0;
     size_t newest;
     if (ok && (!ab_strmap_get(v.dirs, e->dir, &newest) || v.e[newest].mtime < e->mtime)) {
@@ -138,18 +129,17 @@ static int refresh(ab_vfs *vfs, ab_mount *m, int force, long wait_ms, ab_error *
     return 0;
   }
   unsigned long long version = 0;
-  cJSON *entries = NULL;
+  char *listing = NULL;
   if (ab_shared_inbox_list(vfs->shared, m->client->cfg->org, m->cfg->resource_id,
                            m->inbox.by_name != NULL ? m->inbox.version : 0, wait_ms, &version,
-                           &entries, err) < 0) {
+                           &listing, err) < 0) {
     return ab_error_prefix(err, "listing %s", m->cfg->path);
   }
   m->inbox.version = version;
   m->inbox.fetched_ms = now;
   int rc = 0;
-  if (entries != NULL) {
-    rc = view_build(m, entries, err);
-    cJSON_Delete(entries);
+  if (listing != NULL) {
+    rc = view_build(m, listing, err);
   }
   return rc;
 }

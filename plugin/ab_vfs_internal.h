@@ -18,9 +18,9 @@
  * ab_hub_feed.c: names are final there). */
 typedef struct ab_inbox_entry {
   char id[AB_ID_LEN];
-  char *name;            /* in the flat view */
-  char *gname;           /* in its sender's directory (layout=by-sender) */
-  char *dir;             /* the sender's directory */
+  const char *name;      /* in the flat view */
+  const char *gname;     /* in its sender's directory (layout=by-sender) */
+  const char *dir;       /* the sender's directory */
   long long size;
   time_t mtime;          /* publish time */
   int gone;              /* confirmed by this session since the copy was made */
@@ -28,6 +28,7 @@ typedef struct ab_inbox_entry {
 
 /* A session's copy of an inbox listing, with indexes for lookups. */
 typedef struct ab_inbox_view {
+  char *text;            /* the agent's listing; the entries' names point into it */
   ab_inbox_entry *e;
   size_t n;
   ab_strmap *by_name;    /* flat name, or "<dir>/<gname>", -> index */

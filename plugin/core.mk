@@ -11,6 +11,7 @@ ab_core_sources = \
 	plugin/ab_names.c plugin/ab_names.h \
 	plugin/ab_strmap.c plugin/ab_strmap.h \
 	plugin/ab_listing.c plugin/ab_listing.h \
+	plugin/ab_inbox_wire.c plugin/ab_inbox_wire.h \
 	plugin/ab_feed.c plugin/ab_feed.h \
 	plugin/ab_ranges.c plugin/ab_ranges.h \
 	plugin/ab_inbox_admin.c plugin/ab_inbox_admin.h \

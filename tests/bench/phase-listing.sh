@@ -15,11 +15,12 @@
 
 LS_LATENCY='{"endpoint":"*","latencyMs":20,"count":2000000000}'
 
-# ls_session KEY_PREFIX N TIMES: one session listing /inbox TIMES times;
-# records the first as KEY_PREFIX's first key and the rest as the second.
+# ls_session N FIRST_KEY REST_KEY TIMES [DIR]: one session listing DIR
+# (default /inbox) TIMES times; records the first listing under FIRST_KEY
+# and the others under REST_KEY.
 ls_session() {
-  local n=$1 first=$2 rest=$3 times=$4 out="$BENCH_WORK/ls.out"
-  BENCH_CLIENT_TIMEOUT=180 bench_client ls /inbox "$times" 0 > "$out" 2>&1
+  local n=$1 first=$2 rest=$3 times=$4 dir=${5:-/inbox} out="$BENCH_WORK/ls.out"
+  BENCH_CLIENT_TIMEOUT=180 bench_client ls "$dir" "$times" 0 > "$out" 2>&1
   local rc=$? i=0 ms entries
   while read -r line; do
     case $line in op=ls*) ;; *) continue ;; esac
@@ -66,6 +67,18 @@ ls_learn() {
   return 0
 }
 
+# ls_plain_dir N: the baseline, a plain directory of N empty files in the
+# SFTP user's home (/plain-ls in the session), named like the seeded ones.
+ls_plain_dir() {
+  local dir="$GW_DIR/home/$GW_USER/plain-ls"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  "$GW_PY" -c 'import sys, os
+for i in range(int(sys.argv[2])):
+    open(os.path.join(sys.argv[1], "seed-%05d.txt" % i), "w").close()' "$dir" "$1"
+  chown -R "$GW_UID:$GW_GID" "$dir"
+}
+
 ls_seed() {
   "$GW_PY" "$here/seed-transfers.py" --partner-conf "$GW_DIR/partner.conf" \
     --emulator "https://127.0.0.1:$GW_EMU_PORT" --ca "$GW_DIR/emu/ca.pem" \
@@ -100,10 +113,15 @@ phase_listing() {
     local rl0; rl0=$(bench_state 'd["rateLimited"]')
     bench_log "listing $n: cold, then warm in the same session"
     ls_session "$n" cold_ms warm_same_ms 3
-    bench_log "listing $n: warm, new sessions"
-    for _ in 1 2 3; do
+    # New sessions take turns with the baseline: a plain directory of as
+    # many files, listed by the same ProFTPD and client.
+    bench_log "listing $n: warm, new sessions; a plain directory of $n files, new sessions"
+    ls_plain_dir "$n"
+    for _ in 1 2 3 4 5; do
       ls_session "$n" warm_new_ms warm_new_ms 1
+      ls_session "$n" plain_new_ms plain_new_ms 1 /plain-ls
     done
+    rm -rf "$GW_DIR/home/$GW_USER/plain-ls"
 
     bench_log "listing $n: a newly published file"
     local wout="$BENCH_WORK/wait.out" name="fresh$n-00000.txt"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "ab_inbox_wire.h"
 #include "ab_listing.h"
 
 #define US "0192:999888777"
@@ -294,6 +295,62 @@ static void five_thousand(void **state) {
   ab_listing_free(l);
 }
 
+/* The listing as the agent sends it to sessions (ab_inbox_wire.h): every
+ * shown entry once, with its final names, size and publish time; gone and
+ * pending ones left out; broken lines skipped, not misread. */
+static void wire_round_trip(void **state) {
+  (void) state;
+  ab_listing *l = ab_listing_new();
+  publish(l, ID_A, "report.xml", NULL);
+  publish(l, ID_B, "Report.xml", "0192:987654321");
+  publish(l, ID_C, "gone.txt", NULL);
+  assert_int_equal(ab_listing_gone(l, ID_C, AB_GONE_CONFIRMED, NOW), 0);
+  assert_int_equal(ab_listing_hint(l, ID_D, 0, NOW), 1);   /* pending: no name yet */
+  char *text = ab_inbox_wire_encode(l);
+  assert_non_null(text);
+  char *cursor = text;
+  ab_inbox_wire_row row;
+  assert_int_equal(ab_inbox_wire_next(&cursor, &row), 1);
+  assert_string_equal(row.id, ID_A);
+  assert_string_equal(row.name, "report.xml");
+  assert_string_equal(row.gname, "report.xml");
+  assert_string_equal(row.dir, "312345678");
+  assert_int_equal(row.size, 1234);
+  assert_int_equal(row.mtime, 1700000000);
+  assert_int_equal(ab_inbox_wire_next(&cursor, &row), 1);
+  assert_string_equal(row.id, ID_B);
+  assert_string_equal(row.name, name_of(l, ID_B));
+  assert_string_not_equal(row.name, "report.xml");       /* made unique in the flat view */
+  assert_string_equal(row.gname, "Report.xml");          /* alone in its sender's directory */
+  assert_string_equal(row.dir, "987654321");
+  assert_int_equal(ab_inbox_wire_next(&cursor, &row), 0);
+  assert_int_equal(ab_inbox_wire_next(&cursor, &row), 0);
+  free(text);
+  ab_listing_free(l);
+
+  l = ab_listing_new();
+  text = ab_inbox_wire_encode(l);
+  assert_string_equal(text, "");                         /* empty, not an error */
+  free(text);
+  ab_listing_free(l);
+
+  char broken[] =
+      "short-id\ta\ta\td\t1\t2\n"                       /* id not a GUID */
+      "aaaaaaaa-0000-4000-8000-000000000001\ta\ta\td\t-1\t2\n"                          /* negative size */
+      "aaaaaaaa-0000-4000-8000-000000000001\ta\ta\td\t1\n"                               /* a field missing */
+      "aaaaaaaa-0000-4000-8000-000000000001\ta\ta\td\t1\t2\textra\n"                   /* a field too many */
+      "aaaaaaaa-0000-4000-8000-000000000001\ta\ta\td\t1x\t2\n"                          /* not a number */
+      "\n"
+      "bbbbbbbb-0000-4000-8000-000000000002\tb.txt\tb.txt\t312345678\t7\t8";            /* good, no final LF */
+  cursor = broken;
+  assert_int_equal(ab_inbox_wire_next(&cursor, &row), 1);
+  assert_string_equal(row.id, ID_B);
+  assert_string_equal(row.name, "b.txt");
+  assert_int_equal(row.size, 7);
+  assert_int_equal(row.mtime, 8);
+  assert_int_equal(ab_inbox_wire_next(&cursor, &row), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(hint_then_overview_lists),
@@ -308,6 +365,7 @@ int main(void) {
     cmocka_unit_test(expiry_and_tombstones),
     cmocka_unit_test(json_round_trip),
     cmocka_unit_test(five_thousand),
+    cmocka_unit_test(wire_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
