@@ -31,7 +31,9 @@ count_listed() { listing | grep -cxF "$1"; }
 hook_port=$(gw_free_port)
 secret=altinn-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 url="https://127.0.0.1:$hook_port/$secret"
-cli events serve --listen "127.0.0.1:$hook_port" --path "/$secret" \
+# The binary itself, not the cli function: $! must be the server, which the
+# EXIT trap stops (a function in the background is a subshell).
+"$top_builddir/plugin/altinn-broker" -c "$GW_DIR/proftpd.conf" events serve --listen "127.0.0.1:$hook_port" --path "/$secret" \
   --tls-cert "$GW_DIR/emu/server.pem" --tls-key "$GW_DIR/emu/server.key" > "$work/serve.out" 2>&1 &
 serve=$!
 for _ in $(seq 1 100); do ss -ltn | grep -q "127.0.0.1:$hook_port " && break; sleep 0.05; done
