@@ -243,7 +243,7 @@ int ab_upload_cfg_directive(ab_upload_cfg *u, int argc, const char *const *argv,
   if (argc < 1) {
     return ab_error_set(err, EINVAL, "%s%sAltinnBrokerUpload needs key=value settings "
                         "(tus-above=, chunk=, parallel=, retries=, retry-delay=, "
-                        "retry-max-wait=, connect-timeout=, stall-timeout=)", src, sep);
+                        "retry-max-wait=, connect-timeout=, stall-timeout=, pipeline=)", src, sep);
   }
   for (int i = 0; i < argc; i++) {
     const char *eq = strchr(argv[i], '=');
@@ -286,10 +286,16 @@ int ab_upload_cfg_directive(ab_upload_cfg *u, int argc, const char *const *argv,
                       : strcmp(key, "connect-timeout") == 0 ? &u->connect_timeout_ms
                       : &u->stall_timeout_ms;
       *slot = n;
+    } else if (strcmp(key, "pipeline") == 0) {
+      if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+        return ab_error_set(err, EINVAL, "%s%sAltinnBrokerUpload: pipeline=%s must be on or off",
+                            src, sep, v);
+      }
+      u->pipeline = strcmp(v, "on") == 0;
     } else {
       return ab_error_set(err, EINVAL, "%s%sAltinnBrokerUpload: unknown setting '%s' (known: "
                           "tus-above, chunk, parallel, retries, retry-delay, retry-max-wait, "
-                          "connect-timeout, stall-timeout)", src, sep, key);
+                          "connect-timeout, stall-timeout, pipeline)", src, sep, key);
     }
   }
   return 0;

@@ -19,6 +19,9 @@
  *   AltinnBrokerUpload [tus-above=<size>] [chunk=<size>] [parallel=<n>]
  *       [retries=<n>] [retry-delay=<duration>] [retry-max-wait=<duration>]
  *       [connect-timeout=<duration>] [stall-timeout=<duration>]
+ *       [pipeline=off|on]                 on: a file of tus-above or more is sent
+ *                                         while the client still writes it (see
+ *                                         ab_outbox_stream.c for what that gives up)
  *
  * Sizes take K, M, G, T suffixes (powers of 1024); durations ms, s, m, h, d
  * (a bare number is seconds).
@@ -58,6 +61,7 @@ typedef struct ab_upload_cfg {
   long long retry_max_wait_ms; /* longest single wait, also for Retry-After */
   long long connect_timeout_ms;
   long long stall_timeout_ms;  /* no progress for this long aborts a request */
+  int pipeline;                /* send while the client writes (ab_outbox_stream.c) */
 } ab_upload_cfg;
 
 /* Fills the defaults (documented above). Returns -1 on OOM. */

@@ -306,6 +306,7 @@ int ab_outbox_open(ab_vfs *vfs, ab_mount *m, const char *rest, int flags,
   f->size = ab_spool_size(f->spool);
   snprintf(f->name, sizeof(f->name), "%s", p.name);
   snprintf(f->dir, sizeof(f->dir), "%s", p.dir);
+  f->stream = ob_stream_open(f);
   *(ab_file **) slot = f;
   *out = f;
   return 0;
@@ -321,6 +322,7 @@ ssize_t ab_outbox_pwrite(ab_file *f, const void *buf, size_t len, off_t off, ab_
     return -1;
   }
   f->size = ab_spool_size(f->spool);
+  ob_stream_wrote(f, off, len);
   return n;
 }
 
@@ -457,11 +459,13 @@ int ab_outbox_close(ab_file *f, int aborted, ab_error *err) {
   } else if (aborted) {
     /* The client went away before CLOSE: the spool is discarded, nothing sent. */
     forget_open(m->outbox, f);
+    ob_stream_abandon(f);
     ab_vfs_report(vfs, "upload", "aborted", m, report_name(f, shown_rel, sizeof(shown_rel)), "",
                   ab_spool_size(f->spool), NULL);
     ab_spool_free(f->spool);
   } else if (f->write_failed) {
     forget_open(m->outbox, f);
+    ob_stream_abandon(f);
     *err = f->write_err;
     ab_error_prefix(err, "upload of %s failed (nothing was sent)", shown);
     ab_vfs_report(vfs, "upload", "failed", m, report_name(f, shown_rel, sizeof(shown_rel)), "",
@@ -475,7 +479,10 @@ int ab_outbox_close(ab_file *f, int aborted, ab_error *err) {
     int is_transfer = 1;
     if (f->dir[0] != '\0' && ab_recipient_dir(&m->cfg->outbox, f->dir, party, err) < 0) {
       rc = -1;
+      ob_stream_abandon(f);
       ab_spool_free(f->spool);
+    } else if ((rc = ob_stream_close(f, id, err)) != 1) {
+      ab_spool_free(f->spool); /* sent (or failed) while it was written */
     } else {
       rc = finish(vfs, m, f->dir, party, f->name, f->spool, &is_transfer, id, err);
     }

@@ -146,13 +146,10 @@ static void remember_sent(ab_vfs *vfs, ab_mount *m, const ab_journal_entry *e) {
   ab_receipts_invalidate(m);
 }
 
-int ab_outbox_commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
-                     const char *name, ab_spool *spool, char id[AB_ID_LEN], ab_error *err) {
+/* The MD5 of the whole file, and the size limits that apply to it. */
+static int check_file(ab_mount *m, ab_spool *spool, char md5[33], ab_error *err) {
   const ab_outbox_cfg *oc = &m->cfg->outbox;
-  ab_outbox_state *o = ab_outbox_state_of(m);
   long long size = ab_spool_size(spool);
-  id[0] = '\0';
-  char md5[33];
   if (ab_spool_md5(spool, md5, err) < 0) {
     return -1;
   }
@@ -164,83 +161,143 @@ int ab_outbox_commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *part
     return ab_error_set(err, EFBIG, "size limit: %lld bytes is more than the Broker's 50 GB "
                         "limit for virus-scanned transfers; nothing was sent", size);
   }
+  return 0;
+}
+
+int ob_transfer_prepare(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
+                        const char *name, ob_transfer *t, ab_error *err) {
+  const ab_outbox_cfg *oc = &m->cfg->outbox;
+  ab_outbox_state *o = ab_outbox_state_of(m);
+  memset(t, 0, sizeof(*t));
   /* Recipients, sorted: the same set always reads the same in the journal. */
   const char *one[1] = { party };
   const char **rcpts = party[0] ? one : (const char **) m->cfg->recipients;
   size_t n_rcpts = party[0] ? 1 : m->cfg->n_recipients;
-  const char **sorted = malloc((n_rcpts ? n_rcpts : 1) * sizeof(char *));
-  if (sorted == NULL) {
+  snprintf(t->party, sizeof(t->party), "%s", party);
+  t->sorted = malloc((n_rcpts ? n_rcpts : 1) * sizeof(char *));
+  if (t->sorted == NULL) {
     return ab_error_set(err, ENOMEM, "out of memory");
   }
-  memcpy(sorted, rcpts, n_rcpts * sizeof(char *));
-  qsort(sorted, n_rcpts, sizeof(char *), cmp_str);
-  ab_journal_entry e;
-  memset(&e, 0, sizeof(e));
+  for (size_t i = 0; i < n_rcpts; i++) {
+    t->sorted[i] = party[0] ? t->party : rcpts[i];
+  }
+  qsort(t->sorted, n_rcpts, sizeof(char *), cmp_str);
+  ab_journal_entry *e = &t->e;
   for (size_t i = 0, off = 0; i < n_rcpts; i++) {
-    int w = snprintf(e.recipients + off, sizeof(e.recipients) - off, "%s%s", i ? "," : "", sorted[i]);
-    if (w > 0 && (size_t) w < sizeof(e.recipients) - off) off += (size_t) w;
+    int w = snprintf(e->recipients + off, sizeof(e->recipients) - off, "%s%s", i ? "," : "",
+                     t->sorted[i]);
+    if (w > 0 && (size_t) w < sizeof(e->recipients) - off) off += (size_t) w;
   }
-  if (check_journal(vfs, m, dir, name, md5, size, e.recipients, e.duplicate_of, err) < 0) {
-    free(sorted);
-    return -1;
-  }
-  time_t now = time(NULL);
+  e->sent = time(NULL);
   ob_sidecar *sc = find_sidecar(o, dir, name);
   char id16[17];
   upload_id(id16);
   if (sc != NULL && sc->sc.reference != NULL) {
-    snprintf(e.reference, sizeof(e.reference), "%s", sc->sc.reference);
+    snprintf(e->reference, sizeof(e->reference), "%s", sc->sc.reference);
   } else {
-    ab_reference_expand(oc->reference, vfs->user, name, now, id16, e.reference, sizeof(e.reference));
+    ab_reference_expand(oc->reference, vfs->user, name, e->sent, id16, e->reference,
+                        sizeof(e->reference));
   }
-  char sender[16];
-  snprintf(sender, sizeof(sender), "0192:%s", m->client->cfg->org);
-  ab_transfer_init init = {
-    .file_name = name,
+  snprintf(e->name, sizeof(e->name), "%s", name);
+  snprintf(e->dir, sizeof(e->dir), "%s", dir);
+  snprintf(e->user, sizeof(e->user), "%s", vfs->user);
+  snprintf(t->sender, sizeof(t->sender), "0192:%s", m->client->cfg->org);
+  t->init = (ab_transfer_init) {
+    .file_name = e->name,
     .resource_id = m->cfg->resource_id,
-    .sender = sender,
-    .recipients = sorted,
+    .sender = t->sender,
+    .recipients = t->sorted,
     .n_recipients = n_rcpts,
-    .senders_reference = e.reference,
+    .senders_reference = e->reference,
     .properties = sc ? sc->sc.props : NULL,
     .n_properties = sc ? sc->sc.n_props : 0,
-    .checksum_md5 = md5,
+    .checksum_md5 = NULL,
   };
-  ab_send_result res;
-  int rc = ab_send(&m->client->broker, &vfs->cfg->upload, &init, ab_spool_fd(spool), size, &res, err);
-  free(sorted);
-  snprintf(id, AB_ID_LEN, "%s", res.id);
-  if (rc < 0) {
-    return -1; /* a sidecar stays for the client's next attempt */
-  }
-  snprintf(e.id, sizeof(e.id), "%s", res.id);
-  snprintf(e.name, sizeof(e.name), "%s", name);
-  snprintf(e.dir, sizeof(e.dir), "%s", dir);
-  snprintf(e.user, sizeof(e.user), "%s", vfs->user);
-  snprintf(e.md5, sizeof(e.md5), "%s", md5);
-  snprintf(e.status, sizeof(e.status), "%s", res.status);
-  e.size = size;
-  e.sent = now;
+  return 0;
+}
+
+void ob_transfer_clear(ob_transfer *t) {
+  free(t->sorted);
+  t->sorted = NULL;
+}
+
+/* The journal entry, the log line and the used sidecar of a sent file. */
+static void record_sent(ab_vfs *vfs, ab_mount *m, ob_transfer *t, const char *md5,
+                        ab_spool *spool, const ab_send_result *res, const char *mode) {
+  ab_outbox_state *o = ab_outbox_state_of(m);
+  ab_journal_entry *e = &t->e;
+  snprintf(e->id, sizeof(e->id), "%s", res->id);
+  snprintf(e->md5, sizeof(e->md5), "%s", md5);
+  snprintf(e->status, sizeof(e->status), "%s", res->status);
+  e->size = ab_spool_size(spool);
+  e->sent = time(NULL);
   char how[96];
-  if (res.via_tus) {
-    snprintf(how, sizeof(how), "tus parts=%d resumes=%d", res.tus.parts, res.tus.resumes);
+  if (res->via_tus) {
+    snprintf(how, sizeof(how), "%s parts=%d resumes=%d", mode, res->tus.parts, res->tus.resumes);
   } else {
     snprintf(how, sizeof(how), "streamed");
   }
   char shown[600];
-  ab_outbox_display(m, dir, name, shown, sizeof(shown));
+  ab_outbox_display(m, e->dir, e->name, shown, sizeof(shown));
   ab_vfs_logf(vfs, AB_LOG_INFO, "sent %s: fileTransferId=%s org=%s resource=%s recipients=%s "
               "bytes=%lld md5=%s via=%s retries=%d transfers=%d md5-reread=%lld%s%s",
-              shown, e.id, m->client->cfg->org, m->cfg->resource_id, e.recipients, size, md5, how,
-              res.attempts, res.transfers, ab_spool_reread_bytes(spool),
-              e.duplicate_of[0] ? " duplicate-of=" : "", e.duplicate_of);
+              shown, e->id, m->client->cfg->org, m->cfg->resource_id, e->recipients, e->size, md5,
+              how, res->attempts, res->transfers, ab_spool_reread_bytes(spool),
+              e->duplicate_of[0] ? " duplicate-of=" : "", e->duplicate_of);
+  ob_sidecar *sc = find_sidecar(o, e->dir, e->name);
   if (sc != NULL) {
     ab_sidecar_free(&sc->sc);
     size_t i = (size_t) (sc - o->sidecars);
     memmove(&o->sidecars[i], &o->sidecars[i + 1], (o->n_sidecars - i - 1) * sizeof(*sc));
     o->n_sidecars--;
   }
-  remember_sent(vfs, m, &e);
-  return 0;
+  remember_sent(vfs, m, e);
 }
 
+int ab_outbox_commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
+                     const char *name, ab_spool *spool, char id[AB_ID_LEN], ab_error *err) {
+  long long size = ab_spool_size(spool);
+  id[0] = '\0';
+  char md5[33];
+  ob_transfer t;
+  if (check_file(m, spool, md5, err) < 0 ||
+      ob_transfer_prepare(vfs, m, dir, party, name, &t, err) < 0) {
+    return -1;
+  }
+  if (check_journal(vfs, m, dir, name, md5, size, t.e.recipients, t.e.duplicate_of, err) < 0) {
+    ob_transfer_clear(&t);
+    return -1;
+  }
+  t.init.checksum_md5 = md5;
+  ab_send_result res;
+  int rc = ab_send(&m->client->broker, &vfs->cfg->upload, &t.init, ab_spool_fd(spool), size,
+                   &res, err);
+  snprintf(id, AB_ID_LEN, "%s", res.id);
+  if (rc == 0) {
+    record_sent(vfs, m, &t, md5, spool, &res, "tus");
+  }
+  /* on failure a sidecar stays for the client's next attempt */
+  ob_transfer_clear(&t);
+  return rc;
+}
+
+int ab_outbox_commit_streamed(ab_vfs *vfs, ab_mount *m, ob_transfer *t, ab_tus_stream *tus,
+                              const char id[AB_ID_LEN], ab_spool *spool, ab_error *err) {
+  long long size = ab_spool_size(spool);
+  char md5[33];
+  if (check_file(m, spool, md5, err) < 0 ||
+      check_journal(vfs, m, t->e.dir, t->e.name, md5, size, t->e.recipients, t->e.duplicate_of,
+                    err) < 0) {
+    return -1;
+  }
+  ab_send_result res;
+  memset(&res, 0, sizeof(res));
+  snprintf(res.id, sizeof(res.id), "%s", id);
+  res.transfers = 1;
+  int rc = ab_tus_stream_finish(tus, size, &res.tus, err);
+  rc = ab_send_tus_outcome(&m->client->broker, &t->init, size, rc, &res, err);
+  if (rc == 0) {
+    record_sent(vfs, m, t, md5, spool, &res, "tus-pipelined");
+  }
+  return rc;
+}

@@ -3,13 +3,16 @@
  *
  *   ab_outbox.c          paths, open/write/close/rename/unlink/list
  *   ab_outbox_commit.c   a complete file becomes a transfer (checks, send, journal)
+ *   ab_outbox_stream.c   pipeline=on: a file is sent while it is written
  *   ab_outbox_receipts.c the read-only "sent" directory
  */
 #ifndef AB_OUTBOX_INTERNAL_H
 #define AB_OUTBOX_INTERNAL_H
 
 #include "ab_addressing.h"
+#include "ab_broker.h"
 #include "ab_journal.h"
+#include "ab_tus.h"
 #include "ab_vfs_internal.h"
 
 /* A file closed under a temporary name: spooled, waiting for the rename
@@ -80,6 +83,47 @@ void ab_outbox_display(const ab_mount *m, const char *dir, const char *name, cha
  * none). The spool stays the caller's. */
 int ab_outbox_commit(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
                      const char *name, ab_spool *spool, char id[AB_ID_LEN], ab_error *err);
+
+/* What a transfer of one file is initialized with: recipients sorted,
+ * the reference expanded, the sidecar's properties, no checksum yet. The
+ * journal entry is filled as far as it is known. init points into the
+ * struct itself: keep it in place. */
+typedef struct ob_transfer {
+  char party[16];
+  const char **sorted;
+  char sender[16];
+  ab_journal_entry e;
+  ab_transfer_init init;
+} ob_transfer;
+
+int ob_transfer_prepare(ab_vfs *vfs, ab_mount *m, const char *dir, const char *party,
+                        const char *name, ob_transfer *t, ab_error *err);
+void ob_transfer_clear(ob_transfer *t);
+
+/* CLOSE of a file whose bytes went out while it was written (transfer id,
+ * initialized from t without a checksum, fed by tus): the same checks as
+ * ab_outbox_commit, then the rest is sent and concatenated. On -1 the
+ * caller abandons tus. */
+int ab_outbox_commit_streamed(ab_vfs *vfs, ab_mount *m, ob_transfer *t, ab_tus_stream *tus,
+                              const char id[AB_ID_LEN], ab_spool *spool, ab_error *err);
+
+/* Pipelined sending of one open upload (ab_outbox_stream.c). */
+typedef struct ob_stream ob_stream;
+/* A stream for f when pipeline=on and the name is sent at CLOSE; NULL
+ * otherwise (or when out of memory: the file is then sent at CLOSE). */
+ob_stream *ob_stream_open(ab_file *f);
+/* After each successful WRITE: starts the transfer once tus-above bytes are
+ * there, and sends what is ready. Never fails the WRITE: a problem shows
+ * at CLOSE. */
+void ob_stream_wrote(ab_file *f, off_t off, size_t len);
+/* CLOSE of a complete file named as it was opened. Returns 1 when the
+ * stream did not send the file (never started, or a write changed bytes
+ * already sent): the caller sends it the ordinary way; otherwise 0 or -1
+ * with err, as ab_outbox_commit. Frees the stream; id receives the
+ * transfer's id. */
+int ob_stream_close(ab_file *f, char id[AB_ID_LEN], ab_error *err);
+/* The upload ends without being sent (client gone, failed write, a rename). */
+void ob_stream_abandon(ab_file *f);
 
 /* Whether this outbox already sent (dir, name) within the journal's
  * retention (for resend=refuse): 1 with the newest such upload in found,

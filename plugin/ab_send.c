@@ -64,38 +64,65 @@ static int upload(ab_broker *b, const ab_upload_cfg *cfg, int fd, long long size
   return ab_broker_upload_fd(b, res->id, fd, (off_t) size, err);
 }
 
+/* Initializes the transfer into res->id, repeating failures while r
+ * allows. Safe to repeat: a transfer made by a lost attempt stays
+ * Initialized, holds no bytes and is never published. */
+static int initialize(ab_broker *b, const ab_transfer_init *init, ab_retry *r,
+                      ab_send_result *res, ab_error *err) {
+  while (ab_broker_initialize(b, init, res->id, err) < 0) {
+    long long wait = ab_retry_next(r, err);
+    if (wait < 0) {
+      ab_retry_give_up(r, err);
+      name_cause(err, init);
+      return -1;
+    }
+    res->attempts++;
+    ab_retry_wait(r, wait);
+  }
+  res->transfers++;
+  return 0;
+}
+
+int ab_send_initialize(ab_broker *b, const ab_upload_cfg *cfg, const ab_transfer_init *init,
+                       ab_send_result *res, ab_error *err) {
+  memset(res, 0, sizeof(*res));
+  ab_retry r;
+  ab_retry_init(&r, cfg);
+  return initialize(b, init, &r, res, err);
+}
+
+int ab_send_tus_outcome(ab_broker *b, const ab_transfer_init *init, long long size,
+                        int upload_rc, ab_send_result *res, ab_error *err) {
+  res->via_tus = 1;
+  if (upload_rc < 0) {
+    /* The TUS client has done its own retries; only its lost last answer
+     * is left to rule out. */
+    if (look(b, size, res) == LOOK_ACCEPTED) {
+      return 0;
+    }
+    name_cause(err, init);
+    return -1;
+  }
+  /* TUS checks the MD5 after the fact: report a mismatch the Broker
+   * already found; otherwise the receipt follows the outcome. */
+  if (look(b, size, res) == LOOK_DEAD && strcmp(res->status, "Failed") == 0) {
+    return ab_error_set(err, EBADMSG, "checksum mismatch or storage failure: the Broker "
+                        "marked transfer %s Failed after the upload", res->id);
+  }
+  return 0;
+}
+
 int ab_send(ab_broker *b, const ab_upload_cfg *cfg, const ab_transfer_init *init,
             int fd, long long size, ab_send_result *res, ab_error *err) {
   memset(res, 0, sizeof(*res));
   ab_retry r;
   ab_retry_init(&r, cfg);
   for (;;) {
-    if (res->id[0] == '\0') {
-      /* Safe to repeat: a transfer made by a lost attempt stays
-       * Initialized, holds no bytes and is never published. */
-      if (ab_broker_initialize(b, init, res->id, err) < 0) {
-        long long wait = ab_retry_next(&r, err);
-        if (wait < 0) {
-          ab_retry_give_up(&r, err);
-          name_cause(err, init);
-          return -1;
-        }
-        res->attempts++;
-        ab_retry_wait(&r, wait);
-        continue;
-      }
-      res->transfers++;
+    if (res->id[0] == '\0' && initialize(b, init, &r, res, err) < 0) {
+      return -1;
     }
     if (upload(b, cfg, fd, size, res, err) == 0) {
-      if (res->via_tus) {
-        /* TUS checks the MD5 after the fact: report a mismatch the Broker
-         * already found; otherwise the receipt follows the outcome. */
-        if (look(b, size, res) == LOOK_DEAD && strcmp(res->status, "Failed") == 0) {
-          return ab_error_set(err, EBADMSG, "checksum mismatch or storage failure: the Broker "
-                              "marked transfer %s Failed after the upload", res->id);
-        }
-      }
-      return 0;
+      return res->via_tus ? ab_send_tus_outcome(b, init, size, 0, res, err) : 0;
     }
     ab_failure_kind kind = ab_failure_kind_of(err);
     int conflict = err->http_status == 409;
@@ -104,13 +131,7 @@ int ab_send(ab_broker *b, const ab_upload_cfg *cfg, const ab_transfer_init *init
       return -1;
     }
     if (res->via_tus) {
-      /* ab_tus_upload has done its own retries; only its lost last answer
-       * is left to rule out. */
-      if (look(b, size, res) == LOOK_ACCEPTED) {
-        return 0;
-      }
-      name_cause(err, init);
-      return -1;
+      return ab_send_tus_outcome(b, init, size, -1, res, err);
     }
     long long wait = conflict ? ab_retry_backoff(&r) : ab_retry_next(&r, err);
     if (wait < 0) {

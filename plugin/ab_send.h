@@ -39,4 +39,13 @@ typedef struct ab_send_result {
 int ab_send(ab_broker *b, const ab_upload_cfg *cfg, const ab_transfer_init *init,
             int fd, long long size, ab_send_result *res, ab_error *err);
 
+/* The steps of ab_send for a file sent while it is being written
+ * (ab_tus_stream): initialize res->id (res is reset) with the same
+ * retries, and later, with the stream's result upload_rc, decide the
+ * outcome the way ab_send does after a TUS upload. */
+int ab_send_initialize(ab_broker *b, const ab_upload_cfg *cfg, const ab_transfer_init *init,
+                       ab_send_result *res, ab_error *err);
+int ab_send_tus_outcome(ab_broker *b, const ab_transfer_init *init, long long size,
+                        int upload_rc, ab_send_result *res, ab_error *err);
+
 #endif

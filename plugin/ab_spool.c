@@ -100,6 +100,10 @@ long long ab_spool_first_gap(const ab_spool *s) {
   return s->ranges[0].end < s->size ? s->ranges[0].end : -1;
 }
 
+long long ab_spool_written_prefix(const ab_spool *s) {
+  return s->n_ranges > 0 && s->ranges[0].start == 0 ? s->ranges[0].end : 0;
+}
+
 /* Records [a, b) as written. */
 static int add_range(ab_spool *s, long long a, long long b) {
   size_t lo = 0, hi = s->n_ranges;

@@ -45,6 +45,9 @@ long long ab_spool_size(const ab_spool *s);
  * file is whole. */
 long long ab_spool_first_gap(const ab_spool *s);
 
+/* How many bytes from the start are written without a gap. */
+long long ab_spool_written_prefix(const ab_spool *s);
+
 /* Completes the MD5 (lower-case hex into md5) of a whole file. Fails with
  * ENODATA when the file has a gap (see ab_spool_first_gap), EIO when the
  * spool cannot be read back. */

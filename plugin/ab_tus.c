@@ -2,10 +2,15 @@
  *
  * Creating uploads, HEAD and the final concatenation are short requests
  * made one at a time through ab_broker_call. PATCHes, which carry the
- * bytes, run on a libcurl multi handle: one easy handle per partial
- * upload, each sending its part chunk by chunk, so several parts travel
- * in parallel from one thread. A part that fails waits out its backoff and
+ * bytes, run on a libcurl multi handle that lives as long as the upload:
+ * an easy handle per partial upload while it sends, at most `parallel` at
+ * once, so several parts travel side by side from one thread and reuse the
+ * multi handle's connections. A part that fails waits out its backoff and
  * asks the Broker (HEAD) where to continue before its next PATCH.
+ *
+ * One engine serves both uses: a spooled file (every part planned at the
+ * start, run until done) and a file still being written (parts created as
+ * whole ranges become ready, moved on without blocking between WRITEs).
  */
 #include "ab_tus.h"
 
@@ -44,6 +49,7 @@ typedef struct tus_part {
   ab_retry retry;
   /* the running PATCH */
   int fd;                  /* the spool */
+  long long *sent_upto;    /* the upload's high-water mark of bytes read */
   CURL *easy;
   struct curl_slist *headers;
   char *auth;
@@ -54,13 +60,21 @@ typedef struct tus_part {
   char errbuf[CURL_ERROR_SIZE];
 } tus_part;
 
-typedef struct tus_upload {
+struct ab_tus_stream {
   ab_broker *b;
   const ab_upload_cfg *cfg;
-  tus_part *parts;
-  int n_parts;
+  char *url;               /* the transfer's TUS endpoint */
+  int fd;
+  tus_part **parts;
+  int n_parts, cap_parts;
+  long long planned;       /* [0, planned) belongs to created parts */
+  long long sent_upto;     /* the highest byte any PATCH read from fd */
+  CURLM *multi;
+  int failed;              /* gave up: failure says why */
+  ab_error failure;
   ab_tus_report report;
-} tus_upload;
+};
+typedef struct ab_tus_stream tus_upload;
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -184,6 +198,9 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userp) {
   }
   p->src_next += n;
   p->src_left -= n;
+  if (p->src_next > *p->sent_upto) {
+    *p->sent_upto = p->src_next;
+  }
   return (size_t) n;
 }
 
@@ -220,7 +237,7 @@ static void patch_cleanup(tus_part *p) {
 }
 
 /* Starts the next PATCH of part p on multi. */
-static int patch_start(tus_upload *u, CURLM *multi, tus_part *p, ab_error *err) {
+static int patch_start(tus_upload *u, tus_part *p, ab_error *err) {
   long long len = p->length - p->offset;
   if (len > u->cfg->chunk) {
     len = u->cfg->chunk;
@@ -265,7 +282,7 @@ static int patch_start(tus_upload *u, CURLM *multi, tus_part *p, ab_error *err) 
   SET(CURLOPT_HEADERDATA, &p->resp);
   SET(CURLOPT_PRIVATE, p);
 #undef SET
-  if (rc != CURLE_OK || curl_multi_add_handle(multi, p->easy) != CURLM_OK) {
+  if (rc != CURLE_OK || curl_multi_add_handle(u->multi, p->easy) != CURLM_OK) {
     patch_cleanup(p);
     return ab_error_set(err, EIO, "cannot start a PATCH: %s", curl_easy_strerror(rc));
   }
@@ -332,92 +349,94 @@ static int patch_done(tus_upload *u, tus_part *p, CURLcode result, ab_error *err
   return part_failed(u, p, result == CURLE_OK && status == 409, err);
 }
 
-/* Runs every part's PATCHes to completion. */
-static int run_patches(tus_upload *u, ab_error *err) {
-  CURLM *multi = curl_multi_init();
-  if (multi == NULL) {
-    return ab_error_set(err, ENOMEM, "cannot create an HTTP multi handle");
+/* Moves every part on once: starts PATCHes (at most cfg->parallel
+ * running), lets libcurl send and handles the PATCHes that finished. With
+ * block, waits for progress (up to 1 s, or until a backoff ends); without,
+ * returns as soon as the sockets would block. Returns 1 once every part is
+ * done, 0 while some are not, -1 with err when one gave up. */
+static int step(tus_upload *u, int block, ab_error *err) {
+  int running = 0, done = 0;
+  long long next_wake = -1, now = now_ms();
+  for (int i = 0; i < u->n_parts; i++) {
+    running += u->parts[i]->state == PART_RUNNING;
   }
-  int rc = 0;
-  for (;;) {
-    int running = 0, done = 0;
-    long long next_wake = -1, now = now_ms();
-    for (int i = 0; rc == 0 && i < u->n_parts; i++) {
-      tus_part *p = &u->parts[i];
-      if (p->state == PART_WAITING && now >= p->wake_ms) {
-        p->state = PART_READY;
-      }
-      if (p->state == PART_READY && p->need_head) {
+  for (int i = 0; i < u->n_parts; i++) {
+    tus_part *p = u->parts[i];
+    if (p->state == PART_WAITING && now >= p->wake_ms) {
+      p->state = PART_READY;
+    }
+    if (p->state == PART_READY && running < u->cfg->parallel) {
+      if (p->need_head) {
         if (tus_head(u, p, err) < 0) {
-          if (part_failed(u, p, 0, err) < 0) rc = -1;
+          if (part_failed(u, p, 0, err) < 0) return -1;
           continue;
         }
         p->need_head = 0;
       }
-      if (p->state == PART_READY && p->offset >= p->length) {
+      if (p->offset >= p->length) {
         p->state = PART_DONE;
-      }
-      if (p->state == PART_READY && patch_start(u, multi, p, err) < 0 &&
-          part_failed(u, p, 0, err) < 0) {
-        rc = -1;
-      }
-      running += p->state == PART_RUNNING;
-      done += p->state == PART_DONE;
-      if (p->state == PART_WAITING && (next_wake < 0 || p->wake_ms < next_wake)) {
-        next_wake = p->wake_ms;
+      } else if (patch_start(u, p, err) == 0) {
+        running++;
+      } else if (part_failed(u, p, 0, err) < 0) {
+        return -1;
       }
     }
-    if (rc != 0 || done == u->n_parts) {
-      break;
-    }
-    if (running == 0) {
-      long long ms = next_wake - now_ms();
-      if (ms > 0) {
-        struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
-        nanosleep(&ts, NULL);
-      }
-      continue;
-    }
-    int still = 0;
-    CURLMcode mc = curl_multi_perform(multi, &still);
-    if (mc == CURLM_OK) {
-      int timeout = 1000;
-      if (next_wake >= 0 && next_wake - now_ms() < timeout) {
-        timeout = next_wake - now_ms() > 0 ? (int) (next_wake - now_ms()) : 0;
-      }
-      mc = curl_multi_poll(multi, NULL, 0, timeout, NULL);
-    }
-    if (mc != CURLM_OK) {
-      rc = ab_error_set(err, EIO, "HTTP multi interface failed: %s", curl_multi_strerror(mc));
-      break;
-    }
-    curl_multi_perform(multi, &still);
-    CURLMsg *msg;
-    int left;
-    while (rc == 0 && (msg = curl_multi_info_read(multi, &left)) != NULL) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      tus_part *p = NULL;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &p);
-      CURLcode result = msg->data.result;
-      curl_multi_remove_handle(multi, msg->easy_handle);
-      if (patch_done(u, p, result, err) < 0) {
-        rc = -1;
-      }
-    }
-  }
-  for (int i = 0; i < u->n_parts; i++) {
-    tus_part *p = &u->parts[i];
-    if (p->state == PART_RUNNING) {
-      curl_multi_remove_handle(multi, p->easy);
-      patch_cleanup(p);
-    }
-    if (p->easy != NULL) {
-      curl_easy_cleanup(p->easy);
+    if (p->state == PART_DONE && p->easy != NULL) {
+      curl_easy_cleanup(p->easy); /* its connection stays with the multi handle */
       p->easy = NULL;
     }
+    done += p->state == PART_DONE;
+    if (p->state == PART_WAITING && (next_wake < 0 || p->wake_ms < next_wake)) {
+      next_wake = p->wake_ms;
+    }
   }
-  curl_multi_cleanup(multi);
-  return rc;
+  if (done == u->n_parts) {
+    return 1;
+  }
+  if (running == 0) {
+    long long ms = next_wake - now_ms();
+    if (block && ms > 0) {
+      struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+      nanosleep(&ts, NULL);
+    }
+    return 0;
+  }
+  int still = 0;
+  CURLMcode mc = curl_multi_perform(u->multi, &still);
+  if (mc == CURLM_OK && block) {
+    int timeout = 1000;
+    if (next_wake >= 0 && next_wake - now_ms() < timeout) {
+      timeout = next_wake - now_ms() > 0 ? (int) (next_wake - now_ms()) : 0;
+    }
+    mc = curl_multi_poll(u->multi, NULL, 0, timeout, NULL);
+    if (mc == CURLM_OK) {
+      mc = curl_multi_perform(u->multi, &still);
+    }
+  }
+  if (mc != CURLM_OK) {
+    return ab_error_set(err, EIO, "HTTP multi interface failed: %s", curl_multi_strerror(mc));
+  }
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(u->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    tus_part *p = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &p);
+    CURLcode result = msg->data.result;
+    curl_multi_remove_handle(u->multi, msg->easy_handle);
+    if (patch_done(u, p, result, err) < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Runs every part's PATCHes to completion. */
+static int run_patches(tus_upload *u, ab_error *err) {
+  int rc;
+  while ((rc = step(u, 1, err)) == 0) {
+  }
+  return rc < 0 ? -1 : 0;
 }
 
 /* Repeats a short request (create, final) while its failure is worth
@@ -445,19 +464,11 @@ static int create_with_retry(tus_upload *u, const char *url, long long length, c
   }
 }
 
-static void free_parts(tus_upload *u) {
-  for (int i = 0; i < u->n_parts; i++) {
-    free(u->parts[i].url);
-    free(u->parts[i].location);
-  }
-  free(u->parts);
-}
-
 /* Concatenates the parts (POST Upload-Concat: final;<loc> <loc>...). */
-static int finish_concat(tus_upload *u, const char *url, ab_error *err) {
+static int finish_concat(tus_upload *u, ab_error *err) {
   size_t len = 8;
   for (int i = 0; i < u->n_parts; i++) {
-    len += strlen(u->parts[i].location) + 1;
+    len += strlen(u->parts[i]->location) + 1;
   }
   char *concat = malloc(len);
   if (concat == NULL) {
@@ -466,11 +477,11 @@ static int finish_concat(tus_upload *u, const char *url, ab_error *err) {
   strcpy(concat, "final;");
   for (int i = 0; i < u->n_parts; i++) {
     if (i > 0) strcat(concat, " ");
-    strcat(concat, u->parts[i].location);
+    strcat(concat, u->parts[i]->location);
   }
   char *location = NULL;
   int ambiguous = 0;
-  int rc = create_with_retry(u, url, 0, concat, &location, &ambiguous, err);
+  int rc = create_with_retry(u, u->url, 0, concat, &location, &ambiguous, err);
   free(concat);
   free(location);
   if (rc < 0 && ambiguous && err->http_status == 409) {
@@ -481,58 +492,210 @@ static int finish_concat(tus_upload *u, const char *url, ab_error *err) {
   return rc;
 }
 
-int ab_tus_upload(ab_broker *b, const char *id, int fd, long long size,
-                  const ab_upload_cfg *cfg, ab_tus_report *report, ab_error *err) {
+static tus_upload *upload_new(ab_broker *b, const char *id, int fd, const ab_upload_cfg *cfg,
+                              ab_error *err) {
   if (!ab_broker_valid_id(id)) {
-    return ab_error_set(err, EINVAL, "\"%.40s\" is not a file transfer id", id);
+    ab_error_set(err, EINVAL, "\"%.40s\" is not a file transfer id", id);
+    return NULL;
   }
+  tus_upload *u = calloc(1, sizeof(*u));
+  if (u == NULL || (u->multi = curl_multi_init()) == NULL) {
+    free(u);
+    ab_error_set(err, ENOMEM, "out of memory");
+    return NULL;
+  }
+  u->b = b;
+  u->cfg = cfg;
+  u->fd = fd;
   char suffix[80];
   snprintf(suffix, sizeof(suffix), "/upload/tus/%s", id);
-  char *url = ab_broker_url(b->base_url, NULL, suffix, err);
-  if (url == NULL) {
-    return -1;
+  if ((u->url = ab_broker_url(b->base_url, NULL, suffix, err)) == NULL) {
+    ab_tus_stream_free(u);
+    return NULL;
   }
-  tus_upload u = { .b = b, .cfg = cfg };
-  u.n_parts = ab_tus_part_count(size, cfg);
-  u.parts = calloc((size_t) u.n_parts, sizeof(tus_part));
-  if (u.parts == NULL) {
-    free(url);
+  return u;
+}
+
+/* Creates the upload for fd[start, start + length): a partial one, or
+ * with single the transfer's one upload. */
+static int add_part(tus_upload *u, long long start, long long length, int single,
+                    ab_error *err) {
+  /* Parts are allocated one by one: libcurl holds pointers to them
+   * (read callback, private) while more are added. */
+  if (u->n_parts == u->cap_parts) {
+    int cap = u->cap_parts ? 2 * u->cap_parts : 8;
+    tus_part **grown = realloc(u->parts, (size_t) cap * sizeof(*grown));
+    if (grown == NULL) {
+      return ab_error_set(err, ENOMEM, "out of memory");
+    }
+    u->parts = grown;
+    u->cap_parts = cap;
+  }
+  tus_part *p = calloc(1, sizeof(*p));
+  if (p == NULL) {
     return ab_error_set(err, ENOMEM, "out of memory");
   }
-  u.report.parts = u.n_parts;
+  p->fd = u->fd;
+  p->sent_upto = &u->sent_upto;
+  p->start = start;
+  p->length = length;
+  ab_retry_init(&p->retry, u->cfg);
+  int ambiguous = 0;
+  int rc = create_with_retry(u, u->url, length, single ? NULL : "partial", &p->location,
+                             &ambiguous, err);
+  if (rc < 0 && single && ambiguous && err->http_status == 409) {
+    /* The single upload was created by an attempt whose answer we lost;
+     * its location is the transfer's TUS URL, and HEAD says where to go on. */
+    p->location = strdup(u->url);
+    p->need_head = 1;
+    rc = p->location ? 0 : ab_error_set(err, ENOMEM, "out of memory");
+  }
+  if (rc == 0 && (p->url = resolve_location(u->b->base_url, p->location, err)) == NULL) {
+    rc = -1;
+  }
+  if (rc < 0) {
+    free(p->location);
+    free(p);
+    return -1;
+  }
+  u->parts[u->n_parts++] = p;
+  u->planned = start + length;
+  u->report.parts = u->n_parts;
+  return 0;
+}
+
+void ab_tus_stream_free(ab_tus_stream *u) {
+  if (u == NULL) {
+    return;
+  }
+  for (int i = 0; i < u->n_parts; i++) {
+    tus_part *p = u->parts[i];
+    if (p->state == PART_RUNNING) {
+      curl_multi_remove_handle(u->multi, p->easy);
+      patch_cleanup(p);
+    }
+    if (p->easy != NULL) {
+      curl_easy_cleanup(p->easy);
+    }
+    free(p->url);
+    free(p->location);
+    free(p);
+  }
+  free(u->parts);
+  if (u->multi != NULL) {
+    curl_multi_cleanup(u->multi);
+  }
+  free(u->url);
+  free(u);
+}
+
+int ab_tus_upload(ab_broker *b, const char *id, int fd, long long size,
+                  const ab_upload_cfg *cfg, ab_tus_report *report, ab_error *err) {
+  tus_upload *u = upload_new(b, id, fd, cfg, err);
+  if (u == NULL) {
+    return -1;
+  }
+  int n = ab_tus_part_count(size, cfg);
   /* Parts of whole chunks; the last one takes the rest. */
-  long long per_part = size / u.n_parts / cfg->chunk * cfg->chunk;
+  long long per_part = size / n / cfg->chunk * cfg->chunk;
   int rc = 0;
-  for (int i = 0; rc == 0 && i < u.n_parts; i++) {
-    tus_part *p = &u.parts[i];
-    p->fd = fd;
-    p->start = (long long) i * per_part;
-    p->length = i == u.n_parts - 1 ? size - p->start : per_part;
-    ab_retry_init(&p->retry, cfg);
-    int ambiguous = 0;
-    rc = create_with_retry(&u, url, p->length, u.n_parts > 1 ? "partial" : NULL,
-                           &p->location, &ambiguous, err);
-    if (rc < 0 && u.n_parts == 1 && ambiguous && err->http_status == 409) {
-      /* The single upload was created by an attempt whose answer we lost;
-       * its location is the transfer's TUS URL, and HEAD says where to go on. */
-      p->location = strdup(url);
-      p->need_head = 1;
-      rc = p->location ? 0 : ab_error_set(err, ENOMEM, "out of memory");
-    }
-    if (rc == 0 && (p->url = resolve_location(b->base_url, p->location, err)) == NULL) {
-      rc = -1;
-    }
+  for (int i = 0; rc == 0 && i < n; i++) {
+    long long start = (long long) i * per_part;
+    rc = add_part(u, start, i == n - 1 ? size - start : per_part, n == 1, err);
   }
   if (rc == 0) {
-    rc = run_patches(&u, err);
+    rc = run_patches(u, err);
   }
-  if (rc == 0 && u.n_parts > 1) {
-    rc = finish_concat(&u, url, err);
+  if (rc == 0 && n > 1) {
+    rc = finish_concat(u, err);
   }
   if (report != NULL) {
-    *report = u.report;
+    *report = u->report;
   }
-  free_parts(&u);
-  free(url);
+  ab_tus_stream_free(u);
   return rc;
+}
+
+/* Length of the k-th part of a file being written: one chunk, doubling
+ * every 16 parts up to 64 chunks, so a 50 GB file needs ~130 parts and the
+ * final request's Upload-Concat header stays near 15 KB (the Broker's
+ * Kestrel takes 32 KB of headers), while what is left for CLOSE to send
+ * stays a small share of any file. */
+static long long stream_part_length(const ab_upload_cfg *cfg, int k) {
+  int doublings = k / 16 < 6 ? k / 16 : 6;
+  return cfg->chunk << doublings;
+}
+
+ab_tus_stream *ab_tus_stream_new(ab_broker *b, const char *id, int fd,
+                                 const ab_upload_cfg *cfg, ab_error *err) {
+  return upload_new(b, id, fd, cfg, err);
+}
+
+long long ab_tus_stream_sent_upto(const ab_tus_stream *u) {
+  return u->sent_upto;
+}
+
+int ab_tus_stream_pump(ab_tus_stream *u, long long ready, ab_error *err) {
+  if (u->failed) {
+    *err = u->failure;
+    return -1;
+  }
+  int rc = 0;
+  while (rc == 0 && u->planned + stream_part_length(u->cfg, u->n_parts) <= ready) {
+    rc = add_part(u, u->planned, stream_part_length(u->cfg, u->n_parts), 0, err);
+  }
+  if (rc == 0 && u->n_parts > 0) {
+    rc = step(u, 0, err) < 0 ? -1 : 0;
+  }
+  if (rc < 0) {
+    u->failed = 1;
+    u->failure = *err;
+  }
+  return rc;
+}
+
+int ab_tus_stream_finish(ab_tus_stream *u, long long size, ab_tus_report *report,
+                         ab_error *err) {
+  int rc = ab_tus_stream_pump(u, size, err);
+  if (rc == 0 && size < u->planned) {
+    rc = ab_error_set(err, EINVAL, "the file shrank to %lld bytes after %lld were sent", size,
+                      u->planned);
+  }
+  if (rc == 0 && (u->planned < size || u->n_parts == 0)) {
+    rc = add_part(u, u->planned, size - u->planned, 0, err);
+  }
+  if (rc == 0) {
+    rc = run_patches(u, err);
+  }
+  if (rc == 0) {
+    rc = finish_concat(u, err);
+  }
+  if (report != NULL) {
+    *report = u->report;
+  }
+  return rc;
+}
+
+void ab_tus_stream_abandon(ab_tus_stream *u) {
+  for (int i = 0; u != NULL && i < u->n_parts; i++) {
+    tus_part *p = u->parts[i];
+    if (p->state == PART_RUNNING) {
+      curl_multi_remove_handle(u->multi, p->easy);
+      patch_cleanup(p);
+      p->state = PART_READY;
+    }
+    /* TUS termination: the Broker need not keep bytes nobody will
+     * concatenate. Best effort: the transfer itself cannot be cancelled
+     * and expires unpublished. */
+    ab_broker_req req;
+    ab_broker_req_init(&req, "upload (TUS DELETE)", "DELETE", p->url);
+    req.unpaced = 1;
+    req.extra_headers[0] = TUS_RESUMABLE;
+    ab_http_response resp;
+    ab_error ignored;
+    if (ab_broker_call(u->b, &req, &resp, &ignored) == 0) {
+      ab_http_response_clear(&resp);
+    }
+  }
+  ab_tus_stream_free(u);
 }

@@ -36,4 +36,35 @@ int ab_tus_part_count(long long size, const ab_upload_cfg *cfg);
 int ab_tus_upload(ab_broker *b, const char *id, int fd, long long size,
                   const ab_upload_cfg *cfg, ab_tus_report *report, ab_error *err);
 
+/* A file sent while it is still being written (the outbox's pipelined
+ * mode): partial uploads are created for whole ranges of fd as they become
+ * ready (one chunk each at first, growing), their PATCHes move on between
+ * the client's WRITEs without waiting, and the last range is sent and
+ * everything concatenated when the file is complete. */
+typedef struct ab_tus_stream ab_tus_stream;
+
+ab_tus_stream *ab_tus_stream_new(ab_broker *b, const char *id, int fd,
+                                 const ab_upload_cfg *cfg, ab_error *err);
+
+/* Bytes fd[0, ready) are final: creates the parts they complete and lets
+ * the running PATCHes send what the sockets take now. Blocks only for the
+ * short create requests. -1 with err once the upload failed for good (and
+ * again on every later call). */
+int ab_tus_stream_pump(ab_tus_stream *s, long long ready, ab_error *err);
+
+/* The end of what PATCHes have read from fd: a write below it would change
+ * bytes the Broker may already hold. */
+long long ab_tus_stream_sent_upto(const ab_tus_stream *s);
+
+/* The file is complete at size bytes: sends the rest (blocking, with the
+ * same retries as ab_tus_upload) and concatenates. The stream stays the
+ * caller's to free. */
+int ab_tus_stream_finish(ab_tus_stream *s, long long size, ab_tus_report *report,
+                         ab_error *err);
+
+/* Terminates the partial uploads at the Broker (best effort) and frees s.
+ * The transfer stays initialized, unpublished, until the Broker expires it. */
+void ab_tus_stream_abandon(ab_tus_stream *s);
+void ab_tus_stream_free(ab_tus_stream *s);
+
 #endif

@@ -94,6 +94,7 @@ struct ab_file {
   char dir[16];          /* recipient directory ("" = the mount itself) */
   int write_failed;      /* a WRITE failed: the CLOSE fails too, nothing is sent */
   ab_error write_err;
+  struct ob_stream *stream; /* pipeline=on: sent while written (ab_outbox_stream.c) */
   /* download */
   char id[AB_ID_LEN];
   ab_download *dl;

@@ -20,7 +20,7 @@ ab_core_sources = \
 	plugin/ab_journal.h plugin/ab_journal_shared.c \
 	plugin/ab_receipts.c plugin/ab_receipts.h \
 	plugin/ab_outbox.c plugin/ab_outbox_internal.h \
-	plugin/ab_outbox_commit.c plugin/ab_outbox_receipts.c \
+	plugin/ab_outbox_commit.c plugin/ab_outbox_receipts.c plugin/ab_outbox_stream.c \
 	plugin/ab_inbox.c
 
 # The admin CLI

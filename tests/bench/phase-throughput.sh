@@ -135,16 +135,18 @@ phase_throughput() {
   done
   mkdir -p "$GW_DIR/home/$GW_USER/plain"
   chown "$GW_UID:$GW_GID" "$GW_DIR/home/$GW_USER/plain"
-  TP_POST_MODE=0
+  TP_POST_MODE=0 TP_PIPE_MODE=0
   if bench_gateway_accepts "AltinnBrokerUpload tus-above=1T"; then
     TP_POST_MODE=1
   else
     bench_log "throughput: this build has no AltinnBrokerUpload; one upload mode only"
   fi
+  bench_gateway_accepts "AltinnBrokerUpload pipeline=on" && TP_PIPE_MODE=1
 
   # Upload modes: the default (files from 64 MiB on go by TUS, in up to 4
-  # parallel parts; smaller ones in one streamed POST) and, as
-  # "mount-post", one streamed POST whatever the size. Both spool first.
+  # parallel parts; smaller ones in one streamed POST); as "mount-post",
+  # one streamed POST whatever the size (both spool first and send at
+  # CLOSE); as "mount-pipe", pipeline=on (sent while written).
   bench_emu_reset
   for rep in $(seq 1 "$BENCH_REPS"); do
     for s in $sizes; do
@@ -159,6 +161,18 @@ phase_throughput() {
       for s in $sizes; do
         bench_log "upload $s libssh repetition $rep, one streamed POST"
         tp_pair libssh up "$s" "$rep" mount-post
+      done
+      bench_gateway_conf
+      bench_restart_proftpd || return 1
+    fi
+    if [ "$TP_PIPE_MODE" = 1 ]; then
+      bench_gateway_conf "AltinnBrokerUpload pipeline=on"
+      bench_restart_proftpd || return 1
+      for s in $sizes; do
+        for c in sftp libssh; do
+          bench_log "upload $s $c repetition $rep, pipeline=on"
+          tp_pair "$c" up "$s" "$rep" mount-pipe
+        done
       done
       bench_gateway_conf
       bench_restart_proftpd || return 1

@@ -37,9 +37,9 @@ dist_noinst_DATA += tests/integration/redis-env.sh
 
 # Outbox: Broker faults, real clients and their habits, receipts and conventions.
 TESTS += tests/integration/test-outbox-faults.sh tests/integration/test-outbox-clients.sh \
-	tests/integration/test-outbox-conventions.sh
+	tests/integration/test-outbox-conventions.sh tests/integration/test-outbox-pipeline.sh
 dist_noinst_SCRIPTS += tests/integration/test-outbox-faults.sh tests/integration/test-outbox-clients.sh \
-	tests/integration/test-outbox-conventions.sh
+	tests/integration/test-outbox-conventions.sh tests/integration/test-outbox-pipeline.sh
 dist_noinst_DATA += tests/integration/outbox-env.sh
 
 # The inbox end to end: every client gets and confirms, partial reads and
