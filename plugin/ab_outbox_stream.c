@@ -23,7 +23,9 @@
  * A WRITE below what was already sent (a client rewriting bytes) ends the
  * pipelining for that file: the first transfer is abandoned and CLOSE
  * sends the file the ordinary way. Temporary names and sidecars are never
- * pipelined: they are not sent at CLOSE.
+ * pipelined: they are not sent at CLOSE. The MD5 of a pipelined file is
+ * computed in a helper thread (ab_spool_hash_behind), so that the
+ * session's thread, which now also sends, only receives and writes.
  */
 #include "ab_outbox_internal.h"
 
@@ -54,7 +56,13 @@ ob_stream *ob_stream_open(ab_file *f) {
       ab_is_sidecar_name(oc, f->name, &base_len)) {
     return NULL;
   }
-  return calloc(1, sizeof(ob_stream));
+  ob_stream *s = calloc(1, sizeof(ob_stream));
+  if (s != NULL) {
+    /* The session's thread will send the bytes too: the MD5 moves to a
+     * helper thread (if none starts, the WRITEs hash as usual). */
+    ab_spool_hash_behind(f->spool);
+  }
+  return s;
 }
 
 static void log_stop(ab_file *f, const char *why, const ab_error *err) {

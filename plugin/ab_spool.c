@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,18 @@ struct ab_spool {
   int finished;
   char md5_hex[33];
   long long reread;
+  struct hasher *bg;    /* hashing in a helper thread (ab_spool_hash_behind) */
+};
+
+/* The helper thread's side. While it runs, hashed, rehash and reread are
+ * shared under mu; md5 is the thread's alone. */
+struct hasher {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  long long avail;        /* [0, avail) is written without a gap */
+  long long reading_upto; /* the thread may have read [0, reading_upto) */
+  int stop;
 };
 
 ab_spool *ab_spool_new(int dirfd, const char *dir_name, long long limit,
@@ -64,10 +78,13 @@ ab_spool *ab_spool_new(int dirfd, const char *dir_name, long long limit,
   return s;
 }
 
+static void hasher_stop(ab_spool *s);
+
 void ab_spool_free(ab_spool *s) {
   if (s == NULL) {
     return;
   }
+  hasher_stop(s);
   if (s->fd >= 0) {
     close(s->fd);
   }
@@ -206,6 +223,17 @@ ssize_t ab_spool_pwrite(ab_spool *s, const void *buf, size_t len, off_t off,
     s->finished = 0;
     s->rehash = 1; /* the digest was finalized: start over at the end */
   }
+  if (s->bg != NULL) {
+    struct hasher *h = s->bg;
+    pthread_mutex_lock(&h->mu);
+    if ((long long) off < h->reading_upto) {
+      s->rehash = 1; /* the thread may have hashed the old bytes */
+    }
+    h->avail = ab_spool_written_prefix(s);
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return (ssize_t) len;
+  }
   if (s->rehash) {
     return (ssize_t) len;
   }
@@ -222,7 +250,94 @@ ssize_t ab_spool_pwrite(ab_spool *s, const void *buf, size_t len, off_t off,
   return (ssize_t) len;
 }
 
+static void *hasher_main(void *arg) {
+  ab_spool *s = arg;
+  struct hasher *h = s->bg;
+  unsigned char *buf = malloc(AB_SPOOL_READ_CHUNK);
+  pthread_mutex_lock(&h->mu);
+  while (buf != NULL) {
+    while (!h->stop && !s->rehash && s->hashed >= h->avail) {
+      pthread_cond_wait(&h->cv, &h->mu);
+    }
+    if (s->rehash || s->hashed >= h->avail) {
+      break; /* stopping, caught up; or a rewrite: the final pass redoes it */
+    }
+    long long from = s->hashed;
+    long long upto = h->avail - from < (long long) AB_SPOOL_READ_CHUNK
+                   ? h->avail : from + (long long) AB_SPOOL_READ_CHUNK;
+    h->reading_upto = upto;
+    pthread_mutex_unlock(&h->mu);
+    ssize_t n;
+    do {
+      n = pread(s->fd, buf, (size_t) (upto - from), (off_t) from);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      EVP_DigestUpdate(s->md5, buf, (size_t) n);
+    }
+    pthread_mutex_lock(&h->mu);
+    if (n <= 0) {
+      break; /* ab_spool_md5 reads the rest itself and reports the error */
+    }
+    s->hashed = from + n;
+    s->reread += n;
+  }
+  pthread_mutex_unlock(&h->mu);
+  free(buf);
+  return NULL;
+}
+
+int ab_spool_hash_behind(ab_spool *s) {
+  if (s->bg != NULL || s->rehash || s->finished) {
+    return s->bg != NULL ? 0 : -1;
+  }
+  struct hasher *h = calloc(1, sizeof(*h));
+  if (h == NULL) {
+    return -1;
+  }
+  pthread_mutex_init(&h->mu, NULL);
+  pthread_cond_init(&h->cv, NULL);
+  h->avail = ab_spool_written_prefix(s);
+  h->reading_upto = s->hashed;
+  s->bg = h;
+  /* The gateway's signals (timers, shutdown) stay with its own thread. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  int rc = pthread_create(&h->thread, &attr, hasher_main, s);
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    s->bg = NULL;
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+    return -1;
+  }
+  return 0;
+}
+
+/* Lets the thread catch up with what is written, and ends it. */
+static void hasher_stop(ab_spool *s) {
+  struct hasher *h = s->bg;
+  if (h == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&h->mu);
+  h->stop = 1;
+  pthread_cond_signal(&h->cv);
+  pthread_mutex_unlock(&h->mu);
+  pthread_join(h->thread, NULL);
+  pthread_mutex_destroy(&h->mu);
+  pthread_cond_destroy(&h->cv);
+  free(h);
+  s->bg = NULL;
+}
+
 int ab_spool_md5(ab_spool *s, char md5[33], ab_error *err) {
+  hasher_stop(s);
   if (s->finished) {
     memcpy(md5, s->md5_hex, 33);
     return 0;

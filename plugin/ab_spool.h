@@ -48,6 +48,14 @@ long long ab_spool_first_gap(const ab_spool *s);
 /* How many bytes from the start are written without a gap. */
 long long ab_spool_written_prefix(const ab_spool *s);
 
+/* From now on the MD5 is computed by a helper thread that reads the
+ * written prefix back from the spool (page cache), so the WRITEs only
+ * write. For the pipelined mode, where the session's own thread also
+ * sends the bytes; the default keeps the single-threaded hashing above,
+ * which reads nothing twice. ab_spool_md5 waits for the thread and ends
+ * it. Returns -1 (hashing stays in the writes) if no thread could start. */
+int ab_spool_hash_behind(ab_spool *s);
+
 /* Completes the MD5 (lower-case hex into md5) of a whole file. Fails with
  * ENODATA when the file has a gap (see ab_spool_first_gap), EIO when the
  * spool cannot be read back. */

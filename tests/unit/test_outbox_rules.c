@@ -100,16 +100,19 @@ static void upload_directive(void **state) {
   ab_config *cfg = ab_config_new();
   assert_int_equal(cfg->upload.tus_above, 64LL << 20);
   assert_int_equal(cfg->upload.parallel, 4);
+  assert_int_equal(cfg->upload.pipeline, 0); /* spool mode is the default */
   const char *ok[] = { "tus-above=1G", "chunk=8M", "parallel=8", "retries=0",
-                       "retry-delay=250ms", "stall-timeout=2m" };
-  assert_int_equal(ab_config_directive(cfg, "AltinnBrokerUpload", 6, ok, "t:2", &err), 0);
+                       "retry-delay=250ms", "stall-timeout=2m", "pipeline=on" };
+  assert_int_equal(ab_config_directive(cfg, "AltinnBrokerUpload", 7, ok, "t:2", &err), 0);
+  assert_int_equal(cfg->upload.pipeline, 1);
   assert_int_equal(cfg->upload.tus_above, 1LL << 30);
   assert_int_equal(cfg->upload.chunk, 8LL << 20);
   assert_int_equal(cfg->upload.retries, 0);
   assert_int_equal(cfg->upload.retry_delay_ms, 250);
   assert_int_equal(cfg->upload.stall_timeout_ms, 120000);
   const char *bad[][1] = { { "chunk=1K" }, { "parallel=0" }, { "retries=99" },
-                           { "stall-timeout=10ms" }, { "speed=fast" }, { "tus-above" } };
+                           { "stall-timeout=10ms" }, { "speed=fast" }, { "tus-above" },
+                           { "pipeline=yes" } };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     assert_int_equal(ab_config_directive(cfg, "AltinnBrokerUpload", 1, bad[i], "t:3", &err), -1);
     assert_non_null(strstr(err.message, "t:3: AltinnBrokerUpload"));

@@ -122,6 +122,74 @@ static void overwrite_rehashes(void **state) {
   ab_spool_free(s);
 }
 
+/* Hashing in a helper thread (pipeline=on): the same MD5 whatever the
+ * order, and a write over bytes the thread may have hashed forces the
+ * final pass, so the MD5 is always that of the final bytes. */
+static void behind_in_order(void **state) {
+  (void) state;
+  ab_error err;
+  ab_spool *s = ab_spool_new(dirfd_, dir, 0, NULL, &err);
+  assert_int_equal(ab_spool_hash_behind(s), 0);
+  for (size_t i = 0; i < blocks(); i++) write_block(s, i);
+  check_md5(s);
+  assert_int_equal(ab_spool_reread_bytes(s), SIZE); /* the thread read it all back once */
+  ab_spool_free(s);
+}
+
+static void behind_reverse_and_swapped(void **state) {
+  (void) state;
+  ab_error err;
+  ab_spool *s = ab_spool_new(dirfd_, dir, 0, NULL, &err);
+  assert_int_equal(ab_spool_hash_behind(s), 0);
+  for (size_t i = blocks(); i-- > 0;) write_block(s, i);
+  check_md5(s);
+  ab_spool_free(s);
+  s = ab_spool_new(dirfd_, dir, 0, NULL, &err);
+  assert_int_equal(ab_spool_hash_behind(s), 0);
+  size_t n = blocks();
+  for (size_t k = 0; k < n; k++) write_block(s, k % 2 == 0 ? (k + 1 < n ? k + 1 : k) : k - 1);
+  check_md5(s);
+  ab_spool_free(s);
+}
+
+static void behind_overwrite(void **state) {
+  (void) state;
+  ab_error err;
+  for (int round = 0; round < 20; round++) {
+    ab_spool *s = ab_spool_new(dirfd_, dir, 0, NULL, &err);
+    assert_int_equal(ab_spool_hash_behind(s), 0);
+    for (size_t i = 0; i < blocks(); i++) write_block(s, i);
+    /* junk over block 0 (hashed or not, depending on the thread), then
+     * the right bytes again: the MD5 must be of the final content */
+    unsigned char junk[CHUNK];
+    memset(junk, 0xab, sizeof(junk));
+    assert_int_equal(ab_spool_pwrite(s, junk, sizeof(junk), 0, &err), CHUNK);
+    if (round % 2 == 0) write_block(s, 0);
+    if (round % 2 == 0) {
+      check_md5(s);
+    } else {
+      char want[33], got[33];
+      unsigned char *final = malloc(SIZE);
+      memcpy(final, data, SIZE);
+      memset(final, 0xab, CHUNK);
+      md5_of(final, SIZE, want);
+      free(final);
+      assert_int_equal(ab_spool_md5(s, got, &err), 0);
+      assert_string_equal(got, want);
+    }
+    ab_spool_free(s);
+  }
+}
+
+static void behind_freed_while_writing(void **state) {
+  (void) state;
+  ab_error err;
+  ab_spool *s = ab_spool_new(dirfd_, dir, 0, NULL, &err);
+  assert_int_equal(ab_spool_hash_behind(s), 0);
+  for (size_t i = 0; i < blocks() / 2; i++) write_block(s, i);
+  ab_spool_free(s); /* an aborted upload: the thread ends with it */
+}
+
 static void gap_is_refused(void **state) {
   (void) state;
   ab_error err;
@@ -166,6 +234,10 @@ int main(void) {
     cmocka_unit_test(swapped_pairs_reread_little),
     cmocka_unit_test(reverse_order),
     cmocka_unit_test(overwrite_rehashes),
+    cmocka_unit_test(behind_in_order),
+    cmocka_unit_test(behind_reverse_and_swapped),
+    cmocka_unit_test(behind_overwrite),
+    cmocka_unit_test(behind_freed_while_writing),
     cmocka_unit_test(gap_is_refused),
     cmocka_unit_test(empty_file),
     cmocka_unit_test(limit),
