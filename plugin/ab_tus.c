@@ -70,7 +70,7 @@ struct ab_tus_stream {
   long long planned;       /* [0, planned) belongs to created parts */
   long long sent_upto;     /* the highest byte any PATCH read from fd */
   CURLM *multi;
-  int failed;              /* gave up: failure says why */
+  int failed;              /* a pump gave up: no sending until finish retries */
   ab_error failure;
   ab_tus_report report;
 };
@@ -656,6 +656,21 @@ int ab_tus_stream_pump(ab_tus_stream *u, long long ready, ab_error *err) {
 
 int ab_tus_stream_finish(ab_tus_stream *u, long long size, ab_tus_report *report,
                          ab_error *err) {
+  if (u->failed) {
+    /* A part gave up while the client was writing, and sending paused.
+     * CLOSE gives every unfinished part the whole retry budget again, as
+     * the default mode would have at this point: a Broker that recovered
+     * meanwhile gets the file. */
+    for (int i = 0; i < u->n_parts; i++) {
+      tus_part *p = u->parts[i];
+      if (p->state == PART_READY || p->state == PART_WAITING) {
+        ab_retry_init(&p->retry, u->cfg);
+        p->state = PART_READY;
+        p->need_head = 1;
+      }
+    }
+    u->failed = 0;
+  }
   int rc = ab_tus_stream_pump(u, size, err);
   if (rc == 0 && size < u->planned) {
     rc = ab_error_set(err, EINVAL, "the file shrank to %lld bytes after %lld were sent", size,

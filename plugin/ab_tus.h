@@ -48,8 +48,9 @@ ab_tus_stream *ab_tus_stream_new(ab_broker *b, const char *id, int fd,
 
 /* Bytes fd[0, ready) are final: creates the parts they complete and lets
  * the running PATCHes send what the sockets take now. Blocks only for the
- * short create requests. -1 with err once the upload failed for good (and
- * again on every later call). */
+ * short create and HEAD requests. -1 with err when a part used up its
+ * retries: sending then pauses (later calls return the same error and
+ * send nothing) until ab_tus_stream_finish, which retries afresh. */
 int ab_tus_stream_pump(ab_tus_stream *s, long long ready, ab_error *err);
 
 /* The end of what PATCHes have read from fd: a write below it would change
@@ -57,7 +58,8 @@ int ab_tus_stream_pump(ab_tus_stream *s, long long ready, ab_error *err);
 long long ab_tus_stream_sent_upto(const ab_tus_stream *s);
 
 /* The file is complete at size bytes: sends the rest (blocking, with the
- * same retries as ab_tus_upload) and concatenates. The stream stays the
+ * same retries as ab_tus_upload, renewed for parts that gave up while the
+ * file was written) and concatenates. The stream stays the
  * caller's to free. */
 int ab_tus_stream_finish(ab_tus_stream *s, long long size, ab_tus_report *report,
                          ab_error *err);

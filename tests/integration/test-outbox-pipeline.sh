@@ -112,6 +112,16 @@ tap_check "the log names the duplicate" grep -q 'upload of /dup/d2.bin failed.*d
 ok_one "duplicate refused: the first copy" d1.bin d.bin
 tap_eq "duplicate refused: its transfer was never published" '["UploadStarted"]' "$(status_of d2.bin)"
 
+# --- the Broker fails for a while as the client writes: CLOSE still succeeds ---
+mk hiccup.bin 3000000
+ob_fault '{"endpoint":"tus_patch","status":503,"count":4}'
+ob_put "$work/hiccup.bin" /outbox/hiccup.bin "$work/hiccup.out"
+tap_eq "4 PATCHes refused with 503 (2 per part: within retries=2): exit 0" 0 $?
+ob_fault '{"clear":true}'
+ok_one "Broker hiccup while written" hiccup.bin hiccup.bin
+tap_check "the log counts the resumed PATCHes" \
+  grep -q "sent /outbox/hiccup.bin: .*via=tus-pipelined parts=[0-9]* resumes=[1-9]" "$log"
+
 # --- the Broker keeps failing PATCH: an error at CLOSE, nothing published -----
 mk fail.bin 3000000
 ob_fault '{"endpoint":"tus_patch","status":500,"count":200}'
