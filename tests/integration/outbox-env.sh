@@ -49,6 +49,12 @@ ob_stored_md5() {
   ob_q "[t['storedMd5'] for t in d['transfers'] if t['fileName']=='$1' and t['status'] in ('Published','UploadProcessing')]"
 }
 
+# ob_ok_one DESC NAME FILE: exactly one transfer NAME Published, holding FILE's bytes (a TAP check).
+ob_ok_one() {
+  tap_eq "$1: one transfer Published with identical bytes" "1 [\"$(ob_md5 "$3")\"]" \
+    "$(ob_published "$2") $(ob_stored_md5 "$2")"
+}
+
 # ob_requests ENDPOINT: how many requests the emulator got for ENDPOINT.
 ob_requests() {
   ob_q "d['requests'].get('$1', 0)"
