@@ -9,6 +9,7 @@
 #include "ab_http_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@
 struct ab_http {
   CURL *curl;       /* reused: keeps the TLS connection to the Broker alive */
   CURLSH *share;    /* TLS sessions and DNS shared with download handles */
+  /* The share's locks: a pipelined upload's PATCHes run on a helper
+   * thread (ab_multi_thread) while this thread makes other requests. */
+  pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
   char *ca_pem;     /* copy: the CA file is unreadable after chroot */
   size_t ca_pem_len;
   long connect_timeout_ms;
@@ -31,6 +35,18 @@ struct ab_http {
   void *progress_ctx;
   char errbuf[CURL_ERROR_SIZE];
 };
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userp) {
+  (void) handle; (void) access;
+  ab_http *h = userp;
+  pthread_mutex_lock(&h->share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userp) {
+  (void) handle;
+  ab_http *h = userp;
+  pthread_mutex_unlock(&h->share_locks[data]);
+}
 
 ab_http *ab_http_new(const ab_http_options *opts) {
   ab_http *h = calloc(1, sizeof(*h));
@@ -59,9 +75,15 @@ ab_http *ab_http_new(const ab_http_options *opts) {
       h->ca_pem_len = opts->ca_pem_len;
     }
   }
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+    pthread_mutex_init(&h->share_locks[i], NULL);
+  }
   h->curl = curl_easy_init();
   h->share = curl_share_init();
   if (h->curl == NULL || h->share == NULL ||
+      curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+      curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+      curl_share_setopt(h->share, CURLSHOPT_USERDATA, h) != CURLSHE_OK ||
       curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
       curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
     ab_http_free(h);
@@ -80,6 +102,9 @@ void ab_http_free(ab_http *h) {
   }
   if (h->share != NULL) {
     curl_share_cleanup(h->share);
+  }
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+    pthread_mutex_destroy(&h->share_locks[i]);
   }
   free(h->ca_pem);
   free(h);

@@ -11,11 +11,16 @@
  * One engine serves both uses: a spooled file (every part planned at the
  * start, run until done) and a file still being written (parts created as
  * whole ranges become ready, moved on without blocking between WRITEs).
+ * While a file is written, a helper thread (ab_multi_thread) drives the
+ * PATCHes, so the session's thread only receives and writes; this file's
+ * logic stays on the session's thread, which takes the multi handle at
+ * each pump, and the helper is stopped before the blocking finish.
  */
 #include "ab_tus.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +33,15 @@
 #include "ab_broker_wire.h"
 #include "ab_http_internal.h"
 #include "ab_maskinporten.h"
+#include "ab_multi_thread.h"
 #include "ab_problem.h"
 #include "ab_retry.h"
 
 #define TUS_RESUMABLE "Tus-Resumable: 1.0.0"
 #define ERRBODY_MAX ((size_t) 16 * 1024)
 
-enum part_state { PART_READY, PART_RUNNING, PART_WAITING, PART_DONE };
+/* PART_FINISHED: its PATCH ended (result), not yet looked at. */
+enum part_state { PART_READY, PART_RUNNING, PART_FINISHED, PART_WAITING, PART_DONE };
 
 typedef struct tus_part {
   char *url;               /* absolute URL of this upload */
@@ -49,8 +56,9 @@ typedef struct tus_part {
   ab_retry retry;
   /* the running PATCH */
   int fd;                  /* the spool */
-  long long *sent_upto;    /* the upload's high-water mark of bytes read */
+  atomic_llong *sent_upto; /* the upload's high-water mark of bytes read */
   CURL *easy;
+  CURLcode result;         /* of the PATCH, once PART_FINISHED */
   struct curl_slist *headers;
   char *auth;
   off_t src_next;
@@ -68,8 +76,9 @@ struct ab_tus_stream {
   tus_part **parts;
   int n_parts, cap_parts;
   long long planned;       /* [0, planned) belongs to created parts */
-  long long sent_upto;     /* the highest byte any PATCH read from fd */
+  atomic_llong sent_upto;  /* the highest byte any PATCH read (or is reading) from fd */
   CURLM *multi;
+  ab_multi_thread *sender; /* drives multi while the file is written; NULL: we do */
   int failed;              /* a pump gave up: no sending until finish retries */
   ab_error failure;
   ab_tus_report report;
@@ -188,6 +197,12 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userp) {
   if (want == 0) {
     return 0;
   }
+  /* Announced before reading: the session's thread checks it after each
+   * write, so a write it lets pass cannot be torn by this read. */
+  long long end = (long long) p->src_next + (long long) want;
+  if (end > atomic_load(p->sent_upto)) {
+    atomic_store(p->sent_upto, end);
+  }
   ssize_t n;
   do {
     n = pread(p->fd, buf, want, p->src_next);
@@ -198,9 +213,6 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userp) {
   }
   p->src_next += n;
   p->src_left -= n;
-  if (p->src_next > *p->sent_upto) {
-    *p->sent_upto = p->src_next;
-  }
   return (size_t) n;
 }
 
@@ -349,17 +361,40 @@ static int patch_done(tus_upload *u, tus_part *p, CURLcode result, ab_error *err
   return part_failed(u, p, result == CURLE_OK && status == 409, err);
 }
 
+/* libcurl reports a PATCH's end (on whichever thread drives multi); it is
+ * looked at by the next step, on the session's thread. */
+static void patch_ended(CURLMsg *msg, void *ctx) {
+  tus_upload *u = ctx;
+  if (msg->msg != CURLMSG_DONE) {
+    return;
+  }
+  tus_part *p = NULL;
+  curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &p);
+  p->result = msg->data.result; /* msg is gone once the handle is removed */
+  curl_multi_remove_handle(u->multi, msg->easy_handle);
+  p->state = PART_FINISHED;
+}
+
 /* Moves every part on once: starts PATCHes (at most cfg->parallel
  * running), lets libcurl send and handles the PATCHes that finished. With
  * block, waits for progress (up to 1 s, or until a backoff ends); without,
- * returns as soon as the sockets would block. Returns 1 once every part is
- * done, 0 while some are not, -1 with err when one gave up. */
+ * returns as soon as the sockets would block. With a sender thread, only
+ * starts and settles PATCHes (the caller holds multi). Returns 1 once every
+ * part is done, 0 while some are not, -1 with err when one gave up. */
 static int step(tus_upload *u, int block, ab_error *err) {
-  int running = 0, done = 0;
-  long long next_wake = -1, now = now_ms();
-  for (int i = 0; i < u->n_parts; i++) {
-    running += u->parts[i]->state == PART_RUNNING;
+  if (u->sender != NULL && ab_multi_thread_failure(u->sender) != CURLM_OK) {
+    return ab_error_set(err, EIO, "HTTP multi interface failed: %s",
+                        curl_multi_strerror(ab_multi_thread_failure(u->sender)));
   }
+  int running = 0, done = 0;
+  for (int i = 0; i < u->n_parts; i++) {
+    tus_part *p = u->parts[i];
+    if (p->state == PART_FINISHED && patch_done(u, p, p->result, err) < 0) {
+      return -1;
+    }
+    running += p->state == PART_RUNNING;
+  }
+  long long next_wake = -1, now = now_ms();
   for (int i = 0; i < u->n_parts; i++) {
     tus_part *p = u->parts[i];
     if (p->state == PART_WAITING && now >= p->wake_ms) {
@@ -393,6 +428,9 @@ static int step(tus_upload *u, int block, ab_error *err) {
   if (done == u->n_parts) {
     return 1;
   }
+  if (u->sender != NULL) {
+    return 0;
+  }
   if (running == 0) {
     long long ms = next_wake - now_ms();
     if (block && ms > 0) {
@@ -419,14 +457,7 @@ static int step(tus_upload *u, int block, ab_error *err) {
   CURLMsg *msg;
   int left;
   while ((msg = curl_multi_info_read(u->multi, &left)) != NULL) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    tus_part *p = NULL;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &p);
-    CURLcode result = msg->data.result;
-    curl_multi_remove_handle(u->multi, msg->easy_handle);
-    if (patch_done(u, p, result, err) < 0) {
-      return -1;
-    }
+    patch_ended(msg, u);
   }
   return 0;
 }
@@ -507,6 +538,7 @@ static tus_upload *upload_new(ab_broker *b, const char *id, int fd, const ab_upl
   u->b = b;
   u->cfg = cfg;
   u->fd = fd;
+  atomic_init(&u->sent_upto, 0);
   char suffix[80];
   snprintf(suffix, sizeof(suffix), "/upload/tus/%s", id);
   if ((u->url = ab_broker_url(b->base_url, NULL, suffix, err)) == NULL) {
@@ -568,10 +600,14 @@ void ab_tus_stream_free(ab_tus_stream *u) {
   if (u == NULL) {
     return;
   }
+  ab_multi_thread_stop(u->sender);
+  u->sender = NULL;
   for (int i = 0; i < u->n_parts; i++) {
     tus_part *p = u->parts[i];
     if (p->state == PART_RUNNING) {
       curl_multi_remove_handle(u->multi, p->easy);
+    }
+    if (p->state == PART_RUNNING || p->state == PART_FINISHED) {
       patch_cleanup(p);
     }
     if (p->easy != NULL) {
@@ -628,11 +664,16 @@ static long long stream_part_length(const ab_upload_cfg *cfg, int k) {
 
 ab_tus_stream *ab_tus_stream_new(ab_broker *b, const char *id, int fd,
                                  const ab_upload_cfg *cfg, ab_error *err) {
-  return upload_new(b, id, fd, cfg, err);
+  tus_upload *u = upload_new(b, id, fd, cfg, err);
+  if (u != NULL) {
+    /* Without a thread, the pumps drive the PATCHes themselves. */
+    u->sender = ab_multi_thread_start(u->multi, patch_ended, u);
+  }
+  return u;
 }
 
 long long ab_tus_stream_sent_upto(const ab_tus_stream *u) {
-  return u->sent_upto;
+  return atomic_load(&u->sent_upto);
 }
 
 int ab_tus_stream_pump(ab_tus_stream *u, long long ready, ab_error *err) {
@@ -644,7 +685,11 @@ int ab_tus_stream_pump(ab_tus_stream *u, long long ready, ab_error *err) {
   while (rc == 0 && u->planned + stream_part_length(u->cfg, u->n_parts) <= ready) {
     rc = add_part(u, u->planned, stream_part_length(u->cfg, u->n_parts), 0, err);
   }
-  if (rc == 0 && u->n_parts > 0) {
+  if (rc == 0 && u->n_parts > 0 && u->sender != NULL) {
+    ab_multi_thread_lock(u->sender);
+    rc = step(u, 0, err) < 0 ? -1 : 0;
+    ab_multi_thread_unlock(u->sender);
+  } else if (rc == 0 && u->n_parts > 0) {
     rc = step(u, 0, err) < 0 ? -1 : 0;
   }
   if (rc < 0) {
@@ -656,6 +701,10 @@ int ab_tus_stream_pump(ab_tus_stream *u, long long ready, ab_error *err) {
 
 int ab_tus_stream_finish(ab_tus_stream *u, long long size, ab_tus_report *report,
                          ab_error *err) {
+  /* The rest is sent blocking, as by ab_tus_upload: the session's thread
+   * drives the PATCHes still running. */
+  ab_multi_thread_stop(u->sender);
+  u->sender = NULL;
   if (u->failed) {
     /* A part gave up while the client was writing, and sending paused.
      * CLOSE gives every unfinished part the whole retry budget again, as
@@ -692,10 +741,16 @@ int ab_tus_stream_finish(ab_tus_stream *u, long long size, ab_tus_report *report
 }
 
 void ab_tus_stream_abandon(ab_tus_stream *u) {
+  if (u != NULL) {
+    ab_multi_thread_stop(u->sender);
+    u->sender = NULL;
+  }
   for (int i = 0; u != NULL && i < u->n_parts; i++) {
     tus_part *p = u->parts[i];
     if (p->state == PART_RUNNING) {
       curl_multi_remove_handle(u->multi, p->easy);
+    }
+    if (p->state == PART_RUNNING || p->state == PART_FINISHED) {
       patch_cleanup(p);
       p->state = PART_READY;
     }

@@ -16,5 +16,6 @@ ab_client_sources = \
 	plugin/ab_download.c \
 	plugin/ab_events.c plugin/ab_events.h \
 	plugin/ab_retry.c plugin/ab_retry.h \
+	plugin/ab_multi_thread.c plugin/ab_multi_thread.h \
 	plugin/ab_tus.c plugin/ab_tus.h \
 	plugin/ab_send.c plugin/ab_send.h
