@@ -62,3 +62,10 @@ TESTS += tests/unit/test_send
 tests_unit_test_send_SOURCES = tests/unit/test_send.c
 tests_unit_test_send_CFLAGS = $(client_test_cflags) $(MHD_CFLAGS)
 tests_unit_test_send_LDADD = $(client_test_ldadd) $(MHD_LIBS)
+
+# ab_multi_thread: uploads driven by the helper thread reach a local server.
+check_PROGRAMS += tests/unit/test_multi_thread
+TESTS += tests/unit/test_multi_thread
+tests_unit_test_multi_thread_SOURCES = tests/unit/test_multi_thread.c
+tests_unit_test_multi_thread_CFLAGS = $(client_test_cflags) $(MHD_CFLAGS) -pthread
+tests_unit_test_multi_thread_LDADD = $(client_test_ldadd) $(MHD_LIBS) -lpthread
