@@ -58,6 +58,12 @@ void ab_outbox_free(ab_mount *m) {
                 "%s; nothing was sent", shown, shown);
     ab_sidecar_free(&o->sidecars[i].sc);
   }
+  /* Still open when the session ends (it was killed, or timed out): a file
+   * being sent while written stops, its helper thread first, before the
+   * HTTP context it uses goes. */
+  for (size_t i = 0; i < o->n_open; i++) {
+    ob_stream_abandon(o->open[i]);
+  }
   free(o->open);
   free(o->parked);
   free(o->sidecars);

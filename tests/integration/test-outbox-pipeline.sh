@@ -99,6 +99,47 @@ tap_eq "vanished mid-file: the transfer begun while written stays unpublished" \
 tap_check "vanished mid-file: its partial uploads were deleted at the Broker" \
   test "$(ob_requests tus_delete)" -gt "$deletes"
 
+# --- the session is ended (SIGTERM) while a file is being sent ----------------------
+# ProFTPD closes the open file as the session ends: the helper thread that
+# drives the PATCHes stops, the partial uploads are deleted, and the session
+# exits without a crash (ab_outbox_free does the same for a file still open).
+mk cut.bin 3000000
+deletes=$(ob_requests tus_delete)
+"$GW_PY" - "$GW_SFTP_PORT" "$GW_USER" "$GW_DIR/client/id_ed25519" "$work" > "$work/cut.out" 2>&1 <<'PY' &
+import sys, time, paramiko
+port, user, keyfile, work = sys.argv[1:5]
+t = paramiko.Transport(("127.0.0.1", int(port)))
+t.connect(username=user, pkey=paramiko.Ed25519Key.from_private_key_file(keyfile))
+s = paramiko.SFTPClient.from_transport(t)
+data = open(work + "/cut.bin", "rb").read()
+f = s.open("/outbox/cut.bin", "wb")
+for off in range(0, 2000000, 32768):
+    f.write(data[off:off + 32768])
+f.flush()
+print("written", flush=True)
+time.sleep(60)
+PY
+client=$!
+for _ in $(seq 1 200); do grep -q '^written$' "$work/cut.out" && break; sleep 0.1; done
+# The session is the process holding the client's established connection.
+session=$(ss -tnpH state established "( sport = :$GW_SFTP_PORT )" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+tap_check "session ended mid-file: its process is found" test -n "$session"
+[ -z "$session" ] && { cat "$work/cut.out"; ss -tnpH state established; } | tap_diag
+sleep 0.5 # let PATCHes run on the helper thread
+[ -n "$session" ] && kill -TERM "$session"
+for _ in $(seq 1 100); do [ -n "$session" ] && kill -0 "$session" 2>/dev/null || break; sleep 0.1; done
+tap_check "session ended mid-file: the session exits" sh -c "! kill -0 '$session' 2>/dev/null"
+kill "$client" 2>/dev/null; wait "$client" 2>/dev/null
+tap_eq "session ended mid-file: the transfer begun while written stays unpublished" \
+  '["UploadStarted"]' "$(status_of cut.bin)"
+tap_check "session ended mid-file: its partial uploads were deleted at the Broker" \
+  test "$(ob_requests tus_delete)" -gt "$deletes"
+tap_check "session ended mid-file: the log says the file was not completed" \
+  grep -q '/outbox/cut.bin was not completed: transfer .* stays unpublished' "$log"
+tap_check "session ended mid-file: no crash or sanitizer report" \
+  sh -c "! grep -Eq 'ERROR: (Address|Undefined)Sanitizer|runtime error:|signal 11|SIGSEGV' '$GW_DIR/log/proftpd.out'"
+tap_check "session ended mid-file: the gateway still takes uploads" ob_put "$work/cut.bin" /outbox/cut2.bin
+
 # --- duplicates=refuse is checked at CLOSE ------------------------------------
 mk d.bin 2000000
 ob_put "$work/d.bin" /dup/d1.bin
