@@ -57,12 +57,13 @@ bench_daemon_children_ticks() {
 
 # bench_session_watch OUTFILE: waits for the next session process (a new
 # child of the ProFTPD daemon) and samples it every 50 ms until it exits;
-# writes "pid=<pid> hwm_kb=<VmHWM> cpu_ticks=<utime+stime>" with the last
-# values seen. VmHWM is the kernel's own peak, so sampling only has to see
+# writes "pid=<pid> hwm_kb=<VmHWM> cpu_ticks=<utime+stime> main_ticks=<the
+# same for its main thread>" with the last values seen (the main thread is
+# the one ProFTPD serves the session in; helper threads are the rest). VmHWM is the kernel's own peak, so sampling only has to see
 # the process once more before it exits: the clients hold the session open
 # after their last operation for that.
 bench_session_watch() {
-  local out=$1 pid= known hwm=0 ticks=0 key val unit
+  local out=$1 pid= known hwm=0 ticks=0 main=0 key val unit
   known=" $(pgrep -P "$GW_FTPD_PID" | tr '\n' ' ') "
   for _ in $(seq 1 400); do
     for p in $(pgrep -P "$GW_FTPD_PID"); do
@@ -71,16 +72,18 @@ bench_session_watch() {
     [ -n "$pid" ] && break
     sleep 0.025
   done
-  if [ -z "$pid" ]; then echo "pid=0 hwm_kb=0 cpu_ticks=0" > "$out"; return; fi
+  if [ -z "$pid" ]; then echo "pid=0 hwm_kb=0 cpu_ticks=0 main_ticks=0" > "$out"; return; fi
   while [ -d "/proc/$pid" ]; do
     { while read -r key val unit; do
         [ "$key" = "VmHWM:" ] && hwm=$val
       done < "/proc/$pid/status"; } 2>/dev/null
     local t; t=$(bench_cpu_ticks "$pid")
     [ "$t" -gt 0 ] && ticks=$t
+    t=$(bench_cpu_ticks "$pid/task/$pid")
+    [ "$t" -gt 0 ] && main=$t
     sleep 0.05
   done
-  echo "pid=$pid hwm_kb=$hwm cpu_ticks=$ticks" > "$out"
+  echo "pid=$pid hwm_kb=$hwm cpu_ticks=$ticks main_ticks=$main" > "$out"
 }
 
 # bench_kv KEY FILE: the value of KEY=... in the first line of FILE that has it.

@@ -56,6 +56,7 @@ tp_run() {
   local hz; hz=$(getconf CLK_TCK)
   bench_record throughput "$key.hwm_kb" "$(bench_kv hwm_kb "$w")"
   bench_record throughput "$key.session_cpu_s" "$(awk -v t="$(bench_kv cpu_ticks "$w")" -v h="$hz" 'BEGIN{printf "%.2f", t/h}')"
+  bench_record throughput "$key.session_main_cpu_s" "$(awk -v t="$(bench_kv main_ticks "$w")" -v h="$hz" 'BEGIN{printf "%.2f", t/h}')"
   bench_record throughput "$key.emulator_cpu_s" "$(awk -v a="$emu0" -v b="$emu1" -v h="$hz" 'BEGIN{printf "%.2f", (b-a)/h}')"
   bench_record throughput "$key.agent_cpu_s" "$(awk -v a="$helpers0" -v b="$helpers1" -v h="$hz" 'BEGIN{v=(b-a)/h; if (v<0) v=0; printf "%.2f", v}')"
   bench_record throughput "$key.client_cpu_s" "$(awk '{printf "%.2f", $1+$2}' "$tf")"
