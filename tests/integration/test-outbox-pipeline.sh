@@ -116,13 +116,16 @@ f = s.open("/outbox/cut.bin", "wb")
 for off in range(0, 2000000, 32768):
     f.write(data[off:off + 32768])
 f.flush()
-print("written", flush=True)
+print("written from port %d" % t.sock.getsockname()[1], flush=True)
 time.sleep(60)
 PY
 client=$!
-for _ in $(seq 1 200); do grep -q '^written$' "$work/cut.out" && break; sleep 0.1; done
-# The session is the process holding the client's established connection.
-session=$(ss -tnpH state established "( sport = :$GW_SFTP_PORT )" | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+for _ in $(seq 1 200); do grep -q '^written from port' "$work/cut.out" && break; sleep 0.1; done
+# The session is the process holding this client's connection.
+cport=$(sed -n 's/^written from port //p' "$work/cut.out")
+session=
+[ -n "$cport" ] && session=$(ss -tnpH state established "( sport = :$GW_SFTP_PORT and dport = :$cport )" |
+  grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
 tap_check "session ended mid-file: its process is found" test -n "$session"
 [ -z "$session" ] && { cat "$work/cut.out"; ss -tnpH state established; } | tap_diag
 sleep 0.5 # let PATCHes run on the helper thread
