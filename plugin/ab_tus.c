@@ -596,12 +596,17 @@ static int add_part(tus_upload *u, long long start, long long length, int single
   return 0;
 }
 
+/* The session's thread drives multi from here on. */
+static void stop_sender(tus_upload *u) {
+  ab_multi_thread_stop(u->sender);
+  u->sender = NULL;
+}
+
 void ab_tus_stream_free(ab_tus_stream *u) {
   if (u == NULL) {
     return;
   }
-  ab_multi_thread_stop(u->sender);
-  u->sender = NULL;
+  stop_sender(u);
   for (int i = 0; i < u->n_parts; i++) {
     tus_part *p = u->parts[i];
     if (p->state == PART_RUNNING) {
@@ -685,12 +690,10 @@ int ab_tus_stream_pump(ab_tus_stream *u, long long ready, ab_error *err) {
   while (rc == 0 && u->planned + stream_part_length(u->cfg, u->n_parts) <= ready) {
     rc = add_part(u, u->planned, stream_part_length(u->cfg, u->n_parts), 0, err);
   }
-  if (rc == 0 && u->n_parts > 0 && u->sender != NULL) {
-    ab_multi_thread_lock(u->sender);
+  if (rc == 0 && u->n_parts > 0) {
+    if (u->sender != NULL) ab_multi_thread_lock(u->sender);
     rc = step(u, 0, err) < 0 ? -1 : 0;
-    ab_multi_thread_unlock(u->sender);
-  } else if (rc == 0 && u->n_parts > 0) {
-    rc = step(u, 0, err) < 0 ? -1 : 0;
+    if (u->sender != NULL) ab_multi_thread_unlock(u->sender);
   }
   if (rc < 0) {
     u->failed = 1;
@@ -703,8 +706,7 @@ int ab_tus_stream_finish(ab_tus_stream *u, long long size, ab_tus_report *report
                          ab_error *err) {
   /* The rest is sent blocking, as by ab_tus_upload: the session's thread
    * drives the PATCHes still running. */
-  ab_multi_thread_stop(u->sender);
-  u->sender = NULL;
+  stop_sender(u);
   if (u->failed) {
     /* A part gave up while the client was writing, and sending paused.
      * CLOSE gives every unfinished part the whole retry budget again, as
@@ -742,8 +744,7 @@ int ab_tus_stream_finish(ab_tus_stream *u, long long size, ab_tus_report *report
 
 void ab_tus_stream_abandon(ab_tus_stream *u) {
   if (u != NULL) {
-    ab_multi_thread_stop(u->sender);
-    u->sender = NULL;
+    stop_sender(u);
   }
   for (int i = 0; u != NULL && i < u->n_parts; i++) {
     tus_part *p = u->parts[i];
