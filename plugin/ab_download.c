@@ -4,17 +4,25 @@
  * Why multi: the gateway asks for bytes (SFTP READ) at its own pace, while
  * libcurl pushes bytes through a callback. The write callback fills a
  * bounded buffer and pauses the transfer when it is full; ab_download_read
- * drains it and unpauses, pumping curl_multi_perform/curl_multi_poll only
- * while the caller still wants bytes. Memory stays at the buffer size for
- * any file size, and TCP flow control slows the server down meanwhile.
+ * drains it and unpauses. Memory stays at the buffer size for any file
+ * size, and TCP flow control slows the server down meanwhile.
+ *
+ * Who drives the transfer: the session's thread, until the reply's headers
+ * are in and checked; then a helper thread (ab_multi_thread), so that the
+ * receiving and TLS decryption of the next bytes run beside the session's
+ * SSH work instead of between its READs. The buffer is shared under d->mu;
+ * the reader waits on d->cv when it is empty. If no thread can be started
+ * the reader pumps the transfer itself, as in the header phase.
  */
 #include "ab_broker.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -22,10 +30,15 @@
 #include "ab_broker_wire.h"
 #include "ab_http_internal.h"
 #include "ab_maskinporten.h"
+#include "ab_multi_thread.h"
 #include "ab_problem.h"
 
 #define AB_DL_BUFFER ((size_t)1024 * 1024)  /* body bytes held at most */
 #define AB_DL_ERRBODY_MAX ((size_t)64 * 1024) /* error reply bytes kept */
+/* A paused transfer is resumed once this much room is free: with a helper
+ * every resume is a hand-over of the multi handle, so not per READ. */
+#define AB_DL_RESUME_ROOM (AB_DL_BUFFER / 2)
+#define AB_DL_WAIT_MS 1000 /* how often a waiting reader checks the helper */
 
 struct ab_download {
   CURL *easy;
@@ -36,6 +49,11 @@ struct ab_download {
   char errbuf[CURL_ERROR_SIZE];
   ab_http_response resp;   /* status, captured headers, error body */
   size_t errbody_cap;
+  ab_multi_thread *helper; /* drives the body once the headers are checked */
+  pthread_mutex_t mu;      /* guards buf, head, len, paused, done, result, received */
+  pthread_cond_t cv;       /* bytes arrived or the transfer ended */
+  int sync_ready;          /* mu and cv are initialized */
+  /* Fields below up to pos: shared with the helper, under mu. */
   unsigned char *buf;      /* body bytes not yet read: buf[head, head+len) */
   size_t head;
   size_t len;
@@ -43,8 +61,8 @@ struct ab_download {
   int headers_done;        /* final (non-1xx) header block complete */
   int done;                /* transfer finished (result valid) */
   CURLcode result;
-  off_t pos;               /* offset of the next byte returned */
   off_t received;          /* body bytes received so far */
+  off_t pos;               /* offset of the next byte returned */
   off_t expected;          /* Content-Length of this body, -1 if unknown */
   off_t total;             /* size of the whole file, -1 if unknown */
   int failed;              /* err holds a sticky failure */
@@ -98,12 +116,14 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp) {
   ab_download *d = userp;
   size_t n = size * nmemb;
   if (!is_2xx(d->resp.status)) {
-    keep_error_body(d, data, n);
+    keep_error_body(d, data, n); /* only before the helper starts */
     return n;
   }
+  pthread_mutex_lock(&d->mu);
   if (n > AB_DL_BUFFER - d->len) {
     /* Full: libcurl keeps this chunk and delivers it again after unpause. */
     d->paused = 1;
+    pthread_mutex_unlock(&d->mu);
     return CURL_WRITEFUNC_PAUSE;
   }
   if (d->head + d->len + n > AB_DL_BUFFER) {
@@ -113,50 +133,111 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp) {
   memcpy(d->buf + d->head + d->len, data, n);
   d->len += n;
   d->received += (off_t)n;
+  pthread_cond_signal(&d->cv);
+  pthread_mutex_unlock(&d->mu);
   return n;
 }
 
-/* Collects the finished transfer's result. */
-static void check_done(ab_download *d) {
-  int left = 0;
-  CURLMsg *m;
-  while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
-    if (m->msg == CURLMSG_DONE && m->easy_handle == d->easy) {
-      d->done = 1;
-      d->result = m->data.result;
-    }
+/* Records the end of the transfer (once); call with mu held. */
+static void set_done(ab_download *d, CURLcode result) {
+  if (!d->done) {
+    d->done = 1;
+    d->result = result;
+    pthread_cond_signal(&d->cv);
   }
 }
 
-/* One round of transfer work. Waits (up to a second) for the socket only
- * when the round produced nothing for the reader: with bytes buffered, the
- * transfer paused or the headers just completed there is nothing to wait
- * for, and polling would sleep the full timeout. */
+/* A finished transfer, as curl_multi_info_read reports it (on the helper,
+ * or in pump). */
+static void on_transfer_done(CURLMsg *m, void *ctx) {
+  ab_download *d = ctx;
+  if (m->msg == CURLMSG_DONE && m->easy_handle == d->easy) {
+    pthread_mutex_lock(&d->mu);
+    set_done(d, m->data.result);
+    pthread_mutex_unlock(&d->mu);
+  }
+}
+
+/* Records that driving the transfer failed (mc); call with mu held. */
+static void set_multi_failed(ab_download *d, CURLMcode mc) {
+  if (!d->done) {
+    snprintf(d->errbuf, sizeof(d->errbuf), "%s", curl_multi_strerror(mc));
+    set_done(d, CURLE_RECV_ERROR);
+  }
+}
+
+/* One round of transfer work on the caller's thread (no helper). Waits (up
+ * to a second) for the socket only when the round produced nothing for
+ * the reader: with bytes buffered, the transfer paused or the headers just
+ * completed there is nothing to wait for, and polling would sleep the full
+ * timeout. */
 static void pump(ab_download *d) {
   int running = 0;
   int had_headers = d->headers_done;
   CURLMcode mc = curl_multi_perform(d->multi, &running);
-  if (mc == CURLM_OK) {
-    check_done(d);
-    int progress = d->len > 0 || d->paused || d->headers_done != had_headers;
-    if (!d->done && running > 0 && !progress) {
-      mc = curl_multi_poll(d->multi, NULL, 0, 1000, NULL);
-    }
+  CURLMsg *m;
+  int left = 0;
+  while (mc == CURLM_OK && (m = curl_multi_info_read(d->multi, &left)) != NULL) {
+    on_transfer_done(m, d);
   }
-  if (mc != CURLM_OK && !d->done) {
-    d->done = 1;
-    d->result = CURLE_RECV_ERROR;
-    snprintf(d->errbuf, sizeof(d->errbuf), "%s", curl_multi_strerror(mc));
+  pthread_mutex_lock(&d->mu);
+  int progress = d->len > 0 || d->paused || d->headers_done != had_headers || d->done;
+  pthread_mutex_unlock(&d->mu);
+  if (mc == CURLM_OK && running > 0 && !progress) {
+    mc = curl_multi_poll(d->multi, NULL, 0, AB_DL_WAIT_MS, NULL);
+  }
+  if (mc != CURLM_OK) {
+    pthread_mutex_lock(&d->mu);
+    set_multi_failed(d, mc);
+    pthread_mutex_unlock(&d->mu);
   }
 }
 
+/* Lets libcurl deliver again. Takes the multi handle from the helper if
+ * one runs; call without mu held (libcurl may call on_data right away with
+ * the held-back chunk, and pause again). */
 static void unpause(ab_download *d) {
+  if (d->helper != NULL) {
+    ab_multi_thread_lock(d->helper);
+  }
+  pthread_mutex_lock(&d->mu);
+  int was_paused = d->paused;
   d->paused = 0;
-  /* May call on_data right away with the held-back chunk (and pause again). */
-  CURLcode rc = curl_easy_pause(d->easy, CURLPAUSE_CONT);
-  if (rc != CURLE_OK && !d->done) {
-    d->done = 1;
-    d->result = rc;
+  pthread_mutex_unlock(&d->mu);
+  CURLcode rc = was_paused ? curl_easy_pause(d->easy, CURLPAUSE_CONT) : CURLE_OK;
+  if (rc != CURLE_OK) {
+    pthread_mutex_lock(&d->mu);
+    set_done(d, rc);
+    pthread_mutex_unlock(&d->mu);
+  }
+  if (d->helper != NULL) {
+    ab_multi_thread_unlock(d->helper);
+  }
+}
+
+/* Waits until bytes arrive or the transfer ends; call with mu held. */
+static void wait_for_bytes(ab_download *d) {
+  if (d->helper == NULL) {
+    pthread_mutex_unlock(&d->mu);
+    pump(d);
+    pthread_mutex_lock(&d->mu);
+    return;
+  }
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += AB_DL_WAIT_MS / 1000;
+  if (pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {
+    return;
+  }
+  /* Quiet for a while: libcurl's own timeouts end a stalled transfer, but
+   * a helper that failed to drive the handle reports nothing. */
+  pthread_mutex_unlock(&d->mu);
+  ab_multi_thread_lock(d->helper);
+  CURLMcode mc = ab_multi_thread_failure(d->helper);
+  ab_multi_thread_unlock(d->helper);
+  pthread_mutex_lock(&d->mu);
+  if (mc != CURLM_OK) {
+    set_multi_failed(d, mc);
   }
 }
 
@@ -164,6 +245,7 @@ void ab_download_close(ab_download *d) {
   if (d == NULL) {
     return;
   }
+  ab_multi_thread_stop(d->helper);
   if (d->multi != NULL && d->easy != NULL) {
     curl_multi_remove_handle(d->multi, d->easy);
   }
@@ -175,6 +257,10 @@ void ab_download_close(ab_download *d) {
   }
   curl_slist_free_all(d->headers);
   ab_http_response_clear(&d->resp);
+  if (d->sync_ready) {
+    pthread_mutex_destroy(&d->mu);
+    pthread_cond_destroy(&d->cv);
+  }
   free(d->buf);
   free(d->url);
   free(d);
@@ -191,6 +277,9 @@ static ab_download *start(ab_broker *b, const char *url, const char *id,
     ab_error_set(err, ENOMEM, "out of memory");
     return NULL;
   }
+  pthread_mutex_init(&d->mu, NULL);
+  pthread_cond_init(&d->cv, NULL);
+  d->sync_ready = 1;
   snprintf(d->id, sizeof(d->id), "%s", id);
   d->pos = offset;
   d->expected = -1;
@@ -327,6 +416,9 @@ int ab_download_open(ab_broker *b, const char *id, off_t offset,
         ab_download_close(d);
         break;
       }
+      if (!d->done) {
+        d->helper = ab_multi_thread_start(d->multi, on_transfer_done, d);
+      }
       free(url);
       *out = d;
       return 0;
@@ -384,6 +476,7 @@ ssize_t ab_download_read(ab_download *d, void *buf, size_t len, ab_error *err) {
   }
   unsigned char *dst = buf;
   size_t got = 0;
+  pthread_mutex_lock(&d->mu);
   while (got < len) {
     if (d->len > 0) {
       size_t n = d->len < len - got ? d->len : len - got;
@@ -398,20 +491,26 @@ ssize_t ab_download_read(ab_download *d, void *buf, size_t len, ab_error *err) {
       continue;
     }
     if (d->paused) {
+      pthread_mutex_unlock(&d->mu);
       unpause(d);
+      pthread_mutex_lock(&d->mu);
       continue;
     }
     if (d->done) {
       break;
     }
-    pump(d);
+    wait_for_bytes(d);
   }
-  /* Let the transfer continue in the background of the next pump as soon
-   * as a full network chunk fits again. */
-  if (d->paused && AB_DL_BUFFER - d->len >= CURL_MAX_WRITE_SIZE && !d->done) {
+  /* Let the transfer go on (on the helper, or in the next pump) while the
+   * session sends these bytes, once there is room for a good part of a
+   * buffer again. */
+  int resume = d->paused && !d->done && AB_DL_BUFFER - d->len >= AB_DL_RESUME_ROOM;
+  int ended = got < len && d->done && d->len == 0;
+  pthread_mutex_unlock(&d->mu);
+  if (resume) {
     unpause(d);
   }
-  if (got < len && d->done && d->len == 0) {
+  if (ended) {
     finish(d);
     if (d->failed && got == 0) {
       if (err != NULL) {
