@@ -393,6 +393,27 @@ static void test_download_full_multi_mb(void **state) {
   ab_download_close(d);
 }
 
+/* A client that stops reading mid-file: closing while the helper is
+ * still receiving (or paused on a full buffer) ends it cleanly, and a new
+ * download of the same file starts from scratch. */
+static void test_download_closed_early(void **state) {
+  fixture *f = *state;
+  ab_error err;
+  ab_download *d = NULL;
+  f->st->dl_size = 9ULL * 1024 * 1024 + 17;
+  assert_int_equal(ab_download_open(&f->broker, FAKE_ID, 0, &d, &err), 0);
+  unsigned char b[4096];
+  assert_int_equal(ab_download_read(d, b, sizeof(b), &err), (ssize_t)sizeof(b));
+  ab_download_close(d); /* still running: the buffer is not even full yet */
+  assert_int_equal(ab_download_open(&f->broker, FAKE_ID, 0, &d, &err), 0);
+  assert_int_equal(ab_download_read(d, b, sizeof(b), &err), (ssize_t)sizeof(b));
+  usleep(200 * 1000);
+  ab_download_close(d); /* paused on a full buffer */
+  assert_int_equal(ab_download_open(&f->broker, FAKE_ID, 0, &d, &err), 0);
+  assert_int_equal(read_all(d, 0), f->st->dl_size);
+  ab_download_close(d);
+}
+
 static void test_download_range(void **state) {
   fixture *f = *state;
   ab_error err;
@@ -494,6 +515,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_search_confirm_notfound, setup, teardown),
     cmocka_unit_test_setup_teardown(test_upload, setup, teardown),
     cmocka_unit_test_setup_teardown(test_download_full_multi_mb, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_download_closed_early, setup, teardown),
     cmocka_unit_test_setup_teardown(test_download_range, setup, teardown),
     cmocka_unit_test_setup_teardown(test_download_short_body, setup, teardown),
     cmocka_unit_test_setup_teardown(test_download_errors, setup, teardown),
