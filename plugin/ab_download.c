@@ -224,7 +224,7 @@ static void wait_for_bytes(ab_download *d) {
     return;
   }
   struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
+  clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += AB_DL_WAIT_MS / 1000;
   if (pthread_cond_timedwait(&d->cv, &d->mu, &until) != ETIMEDOUT) {
     return;
@@ -278,7 +278,11 @@ static ab_download *start(ab_broker *b, const char *url, const char *id,
     return NULL;
   }
   pthread_mutex_init(&d->mu, NULL);
-  pthread_cond_init(&d->cv, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits ignore clock changes */
+  pthread_cond_init(&d->cv, &ca);
+  pthread_condattr_destroy(&ca);
   d->sync_ready = 1;
   snprintf(d->id, sizeof(d->id), "%s", id);
   d->pos = offset;
