@@ -11,8 +11,12 @@
  * are in and checked; then a helper thread (ab_multi_thread), so that the
  * receiving and TLS decryption of the next bytes run beside the session's
  * SSH work instead of between its READs. The buffer is shared under d->mu;
- * the reader waits on d->cv when it is empty. If no thread can be started
- * the reader pumps the transfer itself, as in the header phase.
+ * the reader waits on d->cv when it is empty. The reader never takes the
+ * multi handle from the helper while the body flows: it asks for a resume
+ * with curl_multi_wakeup and the helper resumes in its tick (a hand-over
+ * would wait for the helper to be scheduled, at every resume). If no
+ * thread can be started the reader pumps the transfer itself, as in the
+ * header phase.
  */
 #include "ab_broker.h"
 
@@ -35,8 +39,8 @@
 
 #define AB_DL_BUFFER ((size_t)1024 * 1024)  /* body bytes held at most */
 #define AB_DL_ERRBODY_MAX ((size_t)64 * 1024) /* error reply bytes kept */
-/* A paused transfer is resumed once this much room is free: with a helper
- * every resume is a hand-over of the multi handle, so not per READ. */
+/* A paused transfer is resumed once this much room is free: not per READ,
+ * so that the helper receives in bursts. */
 #define AB_DL_RESUME_ROOM (AB_DL_BUFFER / 2)
 #define AB_DL_WAIT_MS 1000 /* how often a waiting reader checks the helper */
 
@@ -53,6 +57,7 @@ struct ab_download {
   pthread_mutex_t mu;      /* guards buf, head, len, paused, done, result, received */
   pthread_cond_t cv;       /* bytes arrived or the transfer ended */
   int sync_ready;          /* mu and cv are initialized */
+  int resume_asked;        /* the helper was woken to resume (under mu) */
   /* Fields below up to pos: shared with the helper, under mu. */
   unsigned char *buf;      /* body bytes not yet read: buf[head, head+len) */
   size_t head;
@@ -193,16 +198,14 @@ static void pump(ab_download *d) {
   }
 }
 
-/* Lets libcurl deliver again. Takes the multi handle from the helper if
- * one runs; call without mu held (libcurl may call on_data right away with
- * the held-back chunk, and pause again). */
+/* Lets libcurl deliver again, on the thread that drives the transfer;
+ * call without mu held (libcurl may call on_data right away with the
+ * held-back chunk, and pause again). */
 static void unpause(ab_download *d) {
-  if (d->helper != NULL) {
-    ab_multi_thread_lock(d->helper);
-  }
   pthread_mutex_lock(&d->mu);
   int was_paused = d->paused;
   d->paused = 0;
+  d->resume_asked = 0;
   pthread_mutex_unlock(&d->mu);
   CURLcode rc = was_paused ? curl_easy_pause(d->easy, CURLPAUSE_CONT) : CURLE_OK;
   if (rc != CURLE_OK) {
@@ -210,8 +213,29 @@ static void unpause(ab_download *d) {
     set_done(d, rc);
     pthread_mutex_unlock(&d->mu);
   }
-  if (d->helper != NULL) {
-    ab_multi_thread_unlock(d->helper);
+}
+
+/* The helper's tick: a resume the reader asked for. */
+static void on_helper_tick(void *ctx) {
+  ab_download *d = ctx;
+  pthread_mutex_lock(&d->mu);
+  int asked = d->resume_asked;
+  pthread_mutex_unlock(&d->mu);
+  if (asked) {
+    unpause(d);
+  }
+}
+
+/* Has the paused transfer resumed: at once without a helper, else by the
+ * helper after a wakeup. Call with mu held. */
+static void resume(ab_download *d) {
+  if (d->helper == NULL) {
+    pthread_mutex_unlock(&d->mu);
+    unpause(d);
+    pthread_mutex_lock(&d->mu);
+  } else if (!d->resume_asked) {
+    d->resume_asked = 1;
+    curl_multi_wakeup(d->multi);
   }
 }
 
@@ -421,7 +445,7 @@ int ab_download_open(ab_broker *b, const char *id, off_t offset,
         break;
       }
       if (!d->done) {
-        d->helper = ab_multi_thread_start(d->multi, on_transfer_done, d);
+        d->helper = ab_multi_thread_start(d->multi, on_transfer_done, on_helper_tick, d);
       }
       free(url);
       *out = d;
@@ -494,26 +518,25 @@ ssize_t ab_download_read(ab_download *d, void *buf, size_t len, ab_error *err) {
       }
       continue;
     }
-    if (d->paused) {
-      pthread_mutex_unlock(&d->mu);
-      unpause(d);
-      pthread_mutex_lock(&d->mu);
-      continue;
-    }
     if (d->done) {
       break;
+    }
+    if (d->paused) {
+      resume(d);
+      if (d->helper == NULL) {
+        continue;
+      }
     }
     wait_for_bytes(d);
   }
   /* Let the transfer go on (on the helper, or in the next pump) while the
    * session sends these bytes, once there is room for a good part of a
    * buffer again. */
-  int resume = d->paused && !d->done && AB_DL_BUFFER - d->len >= AB_DL_RESUME_ROOM;
+  if (d->paused && !d->done && AB_DL_BUFFER - d->len >= AB_DL_RESUME_ROOM) {
+    resume(d);
+  }
   int ended = got < len && d->done && d->len == 0;
   pthread_mutex_unlock(&d->mu);
-  if (resume) {
-    unpause(d);
-  }
   if (ended) {
     finish(d);
     if (d->failed && got == 0) {

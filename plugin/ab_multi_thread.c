@@ -21,6 +21,7 @@
 struct ab_multi_thread {
   CURLM *multi;
   ab_multi_done_fn done;
+  ab_multi_tick_fn tick;
   void *ctx;
   pthread_t thread;
   pthread_mutex_t mu;
@@ -37,6 +38,9 @@ static void *helper_main(void *arg) {
     if (atomic_load(&t->waiting) > 0 || t->failure != CURLM_OK) {
       pthread_cond_wait(&t->cv, &t->mu);
       continue;
+    }
+    if (t->tick != NULL) {
+      t->tick(t->ctx);
     }
     int running = 0;
     CURLMcode mc = curl_multi_perform(t->multi, &running);
@@ -59,13 +63,15 @@ static void *helper_main(void *arg) {
   return NULL;
 }
 
-ab_multi_thread *ab_multi_thread_start(CURLM *multi, ab_multi_done_fn done, void *ctx) {
+ab_multi_thread *ab_multi_thread_start(CURLM *multi, ab_multi_done_fn done,
+                                       ab_multi_tick_fn tick, void *ctx) {
   ab_multi_thread *t = calloc(1, sizeof(*t));
   if (t == NULL) {
     return NULL;
   }
   t->multi = multi;
   t->done = done;
+  t->tick = tick;
   t->ctx = ctx;
   atomic_init(&t->waiting, 0);
   pthread_mutex_init(&t->mu, NULL);

@@ -22,9 +22,17 @@ typedef struct ab_multi_thread ab_multi_thread;
  * curl_multi_info_read returns. */
 typedef void (*ab_multi_done_fn)(CURLMsg *msg, void *ctx);
 
+/* Called on the helper, with the multi handle held, before each round of
+ * curl_multi_perform: the owner's chance to have the helper act on a
+ * request it posted without taking the handle (resume a paused transfer,
+ * say), after waking it with curl_multi_wakeup. */
+typedef void (*ab_multi_tick_fn)(void *ctx);
+
 /* Starts driving multi. NULL when no thread can be started: the owner then
- * drives the handle itself. The helper has every signal blocked. */
-ab_multi_thread *ab_multi_thread_start(CURLM *multi, ab_multi_done_fn done, void *ctx);
+ * drives the handle itself. The helper has every signal blocked. tick may
+ * be NULL. */
+ab_multi_thread *ab_multi_thread_start(CURLM *multi, ab_multi_done_fn done,
+                                       ab_multi_tick_fn tick, void *ctx);
 
 /* Takes the multi handle from the helper (interrupting its poll), and
  * hands it back; the helper then picks up transfers added meanwhile. */

@@ -672,7 +672,7 @@ ab_tus_stream *ab_tus_stream_new(ab_broker *b, const char *id, int fd,
   tus_upload *u = upload_new(b, id, fd, cfg, err);
   if (u != NULL) {
     /* Without a thread, the pumps drive the PATCHes themselves. */
-    u->sender = ab_multi_thread_start(u->multi, patch_ended, u);
+    u->sender = ab_multi_thread_start(u->multi, patch_ended, NULL, u);
   }
   return u;
 }

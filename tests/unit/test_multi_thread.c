@@ -138,7 +138,7 @@ static int teardown(void **state) {
  * driven by the helper alone: the owner only looks, under the lock. */
 static void helper_sends_what_the_owner_adds(void **state) {
   owner *o = *state;
-  ab_multi_thread *t = ab_multi_thread_start(o->multi, on_done, o);
+  ab_multi_thread *t = ab_multi_thread_start(o->multi, on_done, NULL, o);
   assert_non_null(t);
   sleep_ms(50); /* the helper is idle: nothing to drive yet */
   for (int i = 0; i < N_UPLOADS; i++) {
@@ -174,7 +174,7 @@ static void helper_sends_what_the_owner_adds(void **state) {
  * perform loop finishes them on the same multi handle. */
 static void stop_hands_running_uploads_back(void **state) {
   owner *o = *state;
-  ab_multi_thread *t = ab_multi_thread_start(o->multi, on_done, o);
+  ab_multi_thread *t = ab_multi_thread_start(o->multi, on_done, NULL, o);
   assert_non_null(t);
   ab_multi_thread_lock(t);
   for (int i = 0; i < N_UPLOADS; i++) {
