@@ -148,9 +148,16 @@ bench_limits() {
 # bench_restart_proftpd [wipe]: a cold gateway (the emulator keeps its
 # state); with wipe, the agent's state directory is emptied in between.
 bench_restart_proftpd() {
+  # The agent (a child of the daemon) removes its socket first and writes
+  # its store last: wait for the children to exit, or a wipe can land
+  # before that write and the old inbox comes back.
+  local children; children=$(pgrep -P "$GW_FTPD_PID" | tr '\n' ' ')
   kill "$GW_FTPD_PID" 2>/dev/null
   wait "$GW_FTPD_PID" 2>/dev/null
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 200); do
+    local alive=0 p
+    for p in $children; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] || { sleep 0.05; continue; }
     ss -ltn 2>/dev/null | grep -q "127.0.0.1:$GW_SFTP_PORT " || [ -S "$GW_DIR/statedb/agent.sock" ] || break
     sleep 0.05
   done
