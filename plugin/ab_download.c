@@ -56,7 +56,6 @@ struct ab_download {
   ab_multi_thread *helper; /* drives the body once the headers are checked */
   pthread_mutex_t mu;      /* guards buf, head, len, paused, done, result, received */
   pthread_cond_t cv;       /* bytes arrived or the transfer ended */
-  int sync_ready;          /* mu and cv are initialized */
   int resume_asked;        /* the helper was woken to resume (under mu) */
   /* Fields below up to pos: shared with the helper, under mu. */
   unsigned char *buf;      /* body bytes not yet read: buf[head, head+len) */
@@ -281,10 +280,8 @@ void ab_download_close(ab_download *d) {
   }
   curl_slist_free_all(d->headers);
   ab_http_response_clear(&d->resp);
-  if (d->sync_ready) {
-    pthread_mutex_destroy(&d->mu);
-    pthread_cond_destroy(&d->cv);
-  }
+  pthread_mutex_destroy(&d->mu);
+  pthread_cond_destroy(&d->cv);
   free(d->buf);
   free(d->url);
   free(d);
@@ -295,9 +292,7 @@ void ab_download_close(ab_download *d) {
 static ab_download *start(ab_broker *b, const char *url, const char *id,
                           off_t offset, ab_error *err) {
   ab_download *d = calloc(1, sizeof(*d));
-  if (d == NULL || (d->url = strdup(url)) == NULL ||
-      (d->buf = malloc(AB_DL_BUFFER)) == NULL) {
-    ab_download_close(d);
+  if (d == NULL) {
     ab_error_set(err, ENOMEM, "out of memory");
     return NULL;
   }
@@ -307,7 +302,11 @@ static ab_download *start(ab_broker *b, const char *url, const char *id,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits ignore clock changes */
   pthread_cond_init(&d->cv, &ca);
   pthread_condattr_destroy(&ca);
-  d->sync_ready = 1;
+  if ((d->url = strdup(url)) == NULL || (d->buf = malloc(AB_DL_BUFFER)) == NULL) {
+    ab_download_close(d);
+    ab_error_set(err, ENOMEM, "out of memory");
+    return NULL;
+  }
   snprintf(d->id, sizeof(d->id), "%s", id);
   d->pos = offset;
   d->expected = -1;
